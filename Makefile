@@ -26,7 +26,7 @@ UNAME_S := $(shell uname -s)
 # without the curses or png headers (see README, "How it is built").
 QL_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -Isrc -MMD -MP \
              -DQL_DATADIR='"$(DATADIR)"'
-CORE_DEFS := -D_POSIX_C_SOURCE=200809L
+CORE_DEFS := -D_XOPEN_SOURCE=700
 ifeq ($(UNAME_S),Darwin)
 CORE_DEFS += -D_DARWIN_C_SOURCE
 endif

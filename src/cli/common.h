@@ -1,0 +1,39 @@
+/* common.h — what the batch commands share: the options every command takes,
+ * finding the bundled model, opening a model, the thread count. */
+#ifndef QL_CLI_COMMON_H
+#define QL_CLI_COMMON_H
+
+#include <stdbool.h>
+
+#include "base/error.h"
+#include "base/pool.h"
+#include "cli/args.h"
+#include "model/model.h"
+
+#define CLI_OPT_MODEL \
+    {"model", 'm', "FILE", "model: a GGUF file or a llama2.c .bin (default: the bundled stories260K)"}
+#define CLI_OPT_TOKENIZER \
+    {"tokenizer", 0, "FILE", "tokenizer of a llama2.c .bin (default: tok512.bin or tokenizer.bin beside it)"}
+#define CLI_OPT_THREADS {"threads", 0, "N", "threads for matrix products (default: one per core)"}
+#define CLI_OPT_HELP {"help", 'h', NULL, "show this help"}
+
+/* The bundled model's path relative to the data directory. */
+#define CLI_BUNDLED_MODEL "assets/stories260K.gguf"
+
+/* The model path the user asked for (-m, else the first positional when
+ * allow_positional, else the bundled model). */
+Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t size, Error *err);
+
+/* Opens the model the options name. */
+Status cli_open_model(const CliArgs *a, bool allow_positional, Model **m, Error *err);
+
+/* --threads N (1..256), default: the number of online cores. */
+Status cli_threads(const CliArgs *a, int *n, Error *err);
+
+/* A pool of --threads threads (NULL pool when 1). */
+Status cli_make_pool(const CliArgs *a, Pool **pool, int *n_threads, Error *err);
+
+/* Refuses to write over the input model or (without --force) an existing file. */
+Status cli_check_output(const char *out, const char *input, bool force, Error *err);
+
+#endif
