@@ -1,0 +1,92 @@
+/* plan.h — which format every tensor of a model is stored and run in.
+ *
+ * A Plan is resolved per tensor for one model (an array of Formats); PlanRules are
+ * its text form, the rules of llama-quantize's --tensor-type option:
+ *
+ *     # a comment
+ *     default=q4_0                  type for matrices no rule matches (default f32)
+ *     attn_v=q8_0                   POSIX extended regex, searched anywhere in the name
+ *     blk\.[0-2]\.ffn_.*=int3-b64   teaching formats are allowed too
+ *
+ * When several rules match a tensor the last one wins (as in llama-quantize).
+ * Norm vectors and tensors the network does not use always stay F32, as llama.cpp
+ * keeps them; rules never change them.
+ */
+#ifndef QL_MODEL_PLAN_H
+#define QL_MODEL_PLAN_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "model/model.h"
+#include "quant/format.h"
+
+typedef struct PlanRule {
+    char *pattern;
+    Format fmt;
+    int line;      /* where it came from, for messages */
+    regex_t re;
+} PlanRule;
+
+typedef struct PlanRules {
+    Format dflt;
+    int n_rules;
+    PlanRule *rules;
+} PlanRules;
+
+/* Parses the text form. Errors name `name` and the line: "my.plan:3: unknown
+ * format 'q9_0'", "my.plan:4: bad regular expression 'blk\.[': brackets ([ ])
+ * not balanced", "my.plan:5: expected PATTERN=FORMAT". Empty text, binary or
+ * non-UTF-8 input are refused. On error *r is empty. */
+Status plan_rules_parse(PlanRules *r, const char *text, size_t len, const char *name, Error *err);
+void plan_rules_free(PlanRules *r);
+
+typedef struct Plan {
+    int n_tensors;
+    Format *fmt; /* (n_tensors) */
+} Plan;
+
+/* Whether a tensor takes a planned format at all (a 2-D matrix the network uses). */
+bool plan_is_quantizable(const ModelTensor *t);
+
+/* Every quantizable tensor in `all`, everything else F32. */
+Status plan_init(Plan *p, const Model *m, Format all, Error *err);
+void plan_free(Plan *p);
+Status plan_copy(Plan *dst, const Plan *src, Error *err);
+bool plan_equal(const Plan *a, const Plan *b);
+
+/* Resolves rules against the model's tensors. A rule whose format cannot be
+ * produced (e.g. q4_K) is ST_UNSUPPORTED naming the rule's line. */
+Status plan_apply_rules(Plan *p, const Model *m, const PlanRules *r, const char *name, Error *err);
+
+/* The text form of a plan, compact: the most common format as default, then one
+ * rule per role that is uniform across layers, then one anchored rule per
+ * remaining tensor. Re-parsing it gives the same plan. Caller frees *text. */
+Status plan_to_text(const Plan *p, const Model *m, char **text, Error *err);
+
+typedef enum PlanPreset {
+    PRESET_FP32,          /* everything F32 */
+    PRESET_FP16,          /* every matrix F16 */
+    PRESET_INT8,          /* every matrix Q8_0 */
+    PRESET_INT4,          /* every matrix Q4_0 */
+    PRESET_INT4_KEEP_EDGES, /* Q4_0, but token_embd and output at Q8_0 */
+    PRESET_Q4_K_M_LIKE,   /* Q4_0 with Q8_0 for output and for attn_v / ffn_down in the
+                             layers llama.cpp's Q4_K_M gives more bits (use_more_bits) */
+    PRESET_AS_STORED,     /* each tensor in the type the file stores it in */
+    PRESET_COUNT
+} PlanPreset;
+
+Status plan_preset(Plan *p, const Model *m, PlanPreset preset, Error *err);
+const char *plan_preset_name(PlanPreset preset);  /* "int4-keep-edges" */
+const char *plan_preset_label(PlanPreset preset); /* "INT4, embeddings and output INT8" */
+/* Preset by name; -1 if none. */
+int plan_preset_from_name(const char *name);
+
+/* Honest in-memory bytes of all tensors under the plan (padding, scales included). */
+double plan_bytes(const Plan *p, const Model *m);
+/* Bytes of the same tensors at F32. */
+double plan_bytes_f32(const Model *m);
+
+#endif

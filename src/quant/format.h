@@ -1,0 +1,99 @@
+/* format.h — the number formats a weight matrix can be stored in.
+ *
+ * Two families share one description:
+ *  - GGML formats, which llama.cpp runs and GGUF stores: F32, F16, BF16,
+ *    Q8_0 (quantlab's "INT8"), Q4_0 ("INT4"), Q4_1, Q5_0 (and Q5_1). Their facts
+ *    (block size, bytes per block, quantizer) come from type_traits().
+ *  - Teaching formats, which show *why* the real ones look as they do: INT8, INT4,
+ *    INT3 or INT2 codes with one scale per tensor, per row or per block of
+ *    16/32/64/128 values, symmetric (scale only) or asymmetric (scale + zero point).
+ *    They live in memory only (GGUF cannot store them).
+ *
+ * Bits per weight are counted honestly: codes, scales (FP16, 16 bits each), zero
+ * points (as many bits as the codes) and the zero padding of a row whose length
+ * is not a multiple of the block size are all included.
+ *
+ * Teaching format conventions (documented in the README as well):
+ *   symmetric  q in [-(2^(b-1)-1), 2^(b-1)-1], s = max|w| / (2^(b-1)-1), w~ = q*s
+ *              (INT2 symmetric has just the levels -s, 0, +s)
+ *   asymmetric q in [0, 2^b-1], s = (max-min) / (2^b-1), z = round(-min/s) clamped
+ *              to [0, 2^b-1], w~ = (q - z) * s
+ *   Codes round to nearest (roundf, halves away from zero).
+ */
+#ifndef QL_QUANT_FORMAT_H
+#define QL_QUANT_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+typedef enum FormatKind { FORMAT_GGML = 0, FORMAT_TEACH = 1 } FormatKind;
+
+typedef enum Granularity {
+    GRAN_TENSOR = 0, /* one scale for the whole tensor */
+    GRAN_ROW = 1,    /* one scale per row */
+    GRAN_BLOCK = 2   /* one scale per `block` consecutive values of a row */
+} Granularity;
+
+typedef struct Format {
+    uint8_t kind;   /* FormatKind */
+    uint8_t type;   /* GgmlType, for FORMAT_GGML */
+    uint8_t bits;   /* 2..8, for FORMAT_TEACH */
+    uint8_t gran;   /* Granularity, for FORMAT_TEACH */
+    uint16_t block; /* 16, 32, 64 or 128 when gran == GRAN_BLOCK */
+    uint8_t asym;   /* 1: scale + zero point */
+    uint8_t pad;    /* always 0 (so formats compare with memcmp) */
+} Format;
+
+Format format_ggml(uint32_t ggml_type);
+Format format_teach(int bits, Granularity gran, int block, bool asymmetric);
+bool format_equal(Format a, Format b);
+/* A 32-bit key, unique per format (caches, plan tables). */
+uint32_t format_key(Format f);
+
+/* The learner-facing presets, in the order the TUI cycles through them. */
+#define FORMAT_FP32 format_ggml(0)
+#define FORMAT_FP16 format_ggml(1)
+#define FORMAT_INT8 format_ggml(8) /* GGUF Q8_0 */
+#define FORMAT_INT4 format_ggml(2) /* GGUF Q4_0 */
+
+/* True for formats the quantlab engine can produce (all teaching formats, and the
+ * GGML types with a reference quantizer: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1). */
+bool format_is_supported(Format f);
+
+/* Canonical name, as plans and the command line spell it:
+ *   "f32" "f16" "bf16" "q8_0" "q4_0" "q4_1" "q5_0" "q5_1"
+ *   "int4-b32-sym" "int3-row-asym" "int8-tensor-sym" ...       */
+char *format_name(Format f, char *buf, size_t size);
+
+/* Short label for people: "FP32", "FP16", "INT8 (Q8_0)", "INT4 (Q4_0)",
+ * "INT3 per row, asym". */
+char *format_label(Format f, char *buf, size_t size);
+
+/* Parses a name. Accepts format_name() spellings (any case), the aliases
+ * fp32/fp16/bf16/int8 (= q8_0)/int4 (= q4_0), and teaching names whose parts may
+ * come in any order: "int3-b64", "int2-row-asym", "int4-tensor" (default
+ * symmetric, block 32). ST_USAGE with a one-line message on anything else. */
+Status format_parse(const char *text, Format *f, Error *err);
+
+/* Values per block (1 for F32/F16/BF16; the group size for teaching formats with
+ * block granularity; the row length for per-row; 0 for per-tensor). */
+int64_t format_block_size(Format f, int64_t cols);
+
+/* Row length after zero padding to a whole number of blocks. */
+int64_t format_padded_cols(Format f, int64_t cols);
+
+/* Honest storage of a rows x cols tensor in this format, in bytes (fractional for
+ * sub-byte teaching codes is rounded up per tensor). */
+double format_tensor_bytes(Format f, int64_t rows, int64_t cols);
+
+/* format_tensor_bytes * 8 / (rows * cols). */
+double format_bits_per_weight(Format f, int64_t rows, int64_t cols);
+
+/* True when a GGUF file can hold a tensor with rows of `cols` values in this
+ * format (a GGML type whose block size divides cols). */
+bool format_fits_gguf(Format f, int64_t cols);
+
+#endif

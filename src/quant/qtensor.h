@@ -1,0 +1,60 @@
+/* qtensor.h — one weight matrix quantized into a format, in memory.
+ *
+ * GGML formats hold ggml blocks exactly as a GGUF file would (bit-exact with
+ * llama.cpp's reference quantizers); rows whose length is not a multiple of the
+ * block size are padded with zeros to a whole block, and the padding is counted in
+ * `bytes`. Teaching formats hold integer codes plus per-group scales (and zero
+ * points). Every QTensor also keeps the float values its codes decode to, which
+ * the statistics, the histograms and the error figures are computed from.
+ *
+ * A QTensor is immutable once built, so one may be shared between threads and
+ * between the FP32/plan columns of the Compare screen.
+ */
+#ifndef QL_QUANT_QTENSOR_H
+#define QL_QUANT_QTENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/pool.h"
+#include "quant/format.h"
+#include "quant/matvec.h"
+
+typedef struct QTensor {
+    Format fmt;
+    int64_t rows, cols;   /* logical shape: rows of cols values */
+    int64_t cols_padded;  /* cols rounded up to the block size */
+    double bytes;         /* honest storage (format_tensor_bytes) */
+
+    /* GGML formats: rows * row_bytes bytes of blocks (padded rows). */
+    size_t row_bytes;
+    void *blocks;
+
+    /* Teaching formats: codes and their groups. */
+    int8_t *codes;        /* (rows, cols) integer codes */
+    int64_t group_size;   /* values per group (a block, a row, or the whole tensor) */
+    int64_t n_groups;
+    float *scales;        /* (n_groups) */
+    int32_t *zeros;       /* (n_groups) zero points; NULL when symmetric */
+
+    float *dequant;       /* (rows, cols) the values the stored form decodes to */
+} QTensor;
+
+/* Quantizes w (rows x cols floats, row-major) into format f. Refuses non-finite
+ * weights (ST_FORMAT, naming the first bad index) and unsupported formats
+ * (ST_UNSUPPORTED). `pool` may be NULL. On error *q is empty (qtensor_free-safe). */
+Status qtensor_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, Format f,
+                        Pool *pool, Error *err);
+void qtensor_free(QTensor *q);
+
+/* How the forward pass runs this tensor. GGML formats with a kernel run natively
+ * (their blocks, padded rows); other formats run from `dequant` as F32 — see
+ * qtensor_runs_natively(). */
+MatView qtensor_view(const QTensor *q);
+
+/* True when qtensor_view() uses the stored format itself, so speed figures mean
+ * something; false for teaching formats, whose speed is that of FP32. */
+int qtensor_runs_natively(const QTensor *q);
+
+#endif
