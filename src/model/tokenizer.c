@@ -15,11 +15,16 @@
  * skipped. Finally each symbol is its piece, or, when it is a single character
  * that is not a piece, its bytes as <0xXX> tokens. llama2.c's quadratic encode()
  * picks the same pairs in the same order (highest score, leftmost first).
+ *
+ * Pieces are kept decoded ("▁" -> ' '), so the text is matched as it is; unlike
+ * llama.cpp, which escapes the text's spaces to "▁" first, a literal "▁" in the
+ * text is therefore not taken for a space.
  */
 #include "model/tokenizer.h"
 
 #include <assert.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +129,7 @@ static Status build_pieces(Tokenizer *t, const char *const *tokens, const float 
         if (n > UINT32_MAX)
             return error_set(err, ST_LIMIT, "%s: token %d is %zu bytes long", name, i, n);
         float score = scores ? scores[i] : 0.0f;
-        if (score != score)
+        if (isnan(score))
             return error_set(err, ST_FORMAT, "%s: token %d has a score that is not a number", name,
                              i);
         int32_t type = types ? types[i] : TOKEN_TYPE_NORMAL;
@@ -164,6 +169,7 @@ Status tokenizer_init(Tokenizer *t, int n_vocab, const char *const *tokens, cons
                       bool add_space_prefix, const char *name, Error *err) {
     assert(t && name);
     memset(t, 0, sizeof *t);
+    t->bos_id = t->eos_id = t->unk_id = -1;
     if (n_vocab <= 0 || n_vocab > TOKENIZER_MAX_VOCAB)
         return error_set(err, ST_LIMIT,
                          "%s: a vocabulary of %d tokens is outside what quantlab accepts (1 to %d)",

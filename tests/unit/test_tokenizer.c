@@ -21,6 +21,9 @@
 #include "gguf/llama2c.h"
 #include "model/tokenizer.h"
 
+/* "\342\226\201" below is U+2581 "▁" in octal (a hex escape would swallow a
+ * following letter). */
+
 /* ------------------------------------------------------------------ helpers */
 
 static char *data_path(const char *file) {
@@ -421,7 +424,7 @@ static void test_tokenizer_hand_worked_merges(void **state) {
 static void test_tokenizer_prefix_and_fallback(void **state) {
     (void)state;
     static const char *const tok[] = {"<unk>", "<s>",  "</s>",          "<0x7A>", "\xe2\x96\x81",
-                                      "a",     "\xe2\x96\x81" "a", "\xe2\x96\x81\xe2\x96\x81",
+                                      "a",     "\342\226\201a", "\xe2\x96\x81\xe2\x96\x81",
                                       "<0xC3>"};
     static const float sc[] = {0, 0, 0, 0, 0, 0, 1, 2, 0};
     static const int32_t ty[] = {TOKEN_TYPE_UNKNOWN, TOKEN_TYPE_CONTROL, TOKEN_TYPE_CONTROL,
