@@ -57,8 +57,11 @@ typedef struct Tokenizer {
 
 /* Builds a tokenizer. `tokens` are the GGUF token strings (with "▁"), each a
  * NUL-terminated UTF-8 string; `scores` and `types` may be NULL (0 and NORMAL).
- * Byte tokens are recognised by type BYTE or by the text "<0xXX>". `name` is used
- * in messages. On error *t is left empty (safe to tokenizer_free). */
+ * Byte tokens are recognised by type BYTE or by the text "<0xXX>" (t->types then
+ * says BYTE). Refused: n_vocab outside 1..TOKENIZER_MAX_VOCAB (ST_LIMIT); a NULL
+ * token, a NaN score, an unknown type, a BYTE token whose text is not <0xXX>, or
+ * a special id that is neither -1 nor a token (ST_FORMAT). `name` is used in
+ * messages. On error *t is left empty (safe to tokenizer_free). */
 Status tokenizer_init(Tokenizer *t, int n_vocab, const char *const *tokens, const float *scores,
                       const int32_t *types, int bos_id, int eos_id, int unk_id,
                       bool add_space_prefix, const char *name, Error *err);
@@ -66,16 +69,23 @@ void tokenizer_free(Tokenizer *t);
 
 /* Encodes `len` bytes of text (need not be NUL-terminated or valid UTF-8: invalid
  * bytes fall back to byte tokens, or to unk when the vocabulary has none) into a
- * new array *ids (caller frees) of *n_ids tokens. */
+ * new array *ids (caller frees) of *n_ids tokens. A "▁" in the text is an
+ * ordinary character, not a space. Errors (*ids NULL, *n_ids 0): ST_USAGE when
+ * BOS/EOS is asked for and the vocabulary has none, ST_UNSUPPORTED when a byte
+ * has neither a byte token nor unk to fall back to, ST_LIMIT past INT_MAX - 3
+ * bytes, ST_NOMEM. */
 Status tokenizer_encode(const Tokenizer *t, const char *text, size_t len, bool add_bos,
                         bool add_eos, int **ids, int *n_ids, Error *err);
 
-/* The bytes to print for `token` when it follows `prev` (llama2.c's decode):
- * sets *len and returns a pointer into the tokenizer (valid while it lives).
- * Control tokens give an empty string. */
+/* The bytes to print for `token` (a valid id) when it follows `prev` (-1 for
+ * none), as llama2.c's decode: sets *len and returns a pointer into the
+ * tokenizer (valid while it lives). BOS, EOS, CONTROL and UNUSED tokens give an
+ * empty string; the unknown token gives its text ("<unk>"), as llama2.c prints it. */
 const char *tokenizer_decode(const Tokenizer *t, int prev, int token, size_t *len);
 
-/* Piece id for exact decoded text, or -1. */
+/* Id of the piece whose decoded text is exactly text[0..len), or -1. Only pieces
+ * that encoding can produce by merging are found: byte, control and unknown
+ * tokens and BOS/EOS are not (a byte token is reached only by fallback). */
 int tokenizer_find(const Tokenizer *t, const char *text, size_t len);
 
 #endif
