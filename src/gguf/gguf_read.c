@@ -162,9 +162,9 @@ static Status read_header(Cursor *c, uint32_t *version, uint64_t *n_tensors, uin
         return error_set(c->err, ST_FORMAT, "%s: not a GGUF file (magic is '%s')", name,
                          shown(esc, (const char *)c->buf, m));
     }
-    c->pos = 4;
     snprintf(c->what, sizeof c->what, "the header");
-    if (!cur_need(c, HEADER_BYTES - 4)) return ST_FORMAT;
+    if (!cur_need(c, HEADER_BYTES)) return ST_FORMAT; /* a prefix of "GGUF..." */
+    c->pos = 4;
     cur_u32(c, version);
     uint32_t v = *version;
     if (v == 1)
