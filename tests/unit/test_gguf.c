@@ -678,6 +678,24 @@ static void test_gguf_rejects_huge_counts(void **state) {
     }
 }
 
+/* The count check's bound is exact: the smallest pair (1-byte key, uint8 value)
+ * takes 8 + 1 + 4 + 1 = 14 bytes, so one pair in 14 bytes is fine and two are not. */
+static void test_gguf_count_check_is_tight(void **state) {
+    (void)state;
+    Bytes b = {0};
+    b_header(&b, 3, 0, 1);
+    b_str(&b, "k");
+    b_u32(&b, GGUF_TYPE_UINT8);
+    b_u8(&b, 5);
+    assert_int_equal(b.n, 24 + 14);
+    GgufFile f;
+    expect_ok(&f, &b);
+    assert_int_equal(f.kv[0].value.v.u8, 5);
+    gguf_close(&f);
+    b.p[16] = 2; /* n_kv = 2 */
+    expect_fail(&b, ST_FORMAT, "header says 2 key/value pairs, but the 14 bytes that follow can hold at most 1");
+}
+
 static void test_gguf_rejects_huge_string_lengths(void **state) {
     (void)state;
     Bytes b = {0};
@@ -1618,6 +1636,7 @@ int main(void) {
         cmocka_unit_test(test_gguf_rejects_empty_and_foreign_files),
         cmocka_unit_test(test_gguf_refuses_unknown_versions),
         cmocka_unit_test(test_gguf_rejects_huge_counts),
+        cmocka_unit_test(test_gguf_count_check_is_tight),
         cmocka_unit_test(test_gguf_rejects_huge_string_lengths),
         cmocka_unit_test(test_gguf_rejects_huge_arrays),
         cmocka_unit_test(test_gguf_rejects_bad_value_types),
