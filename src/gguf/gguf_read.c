@@ -41,6 +41,7 @@
  * (bounded by the file), one block per array. Never more than a small multiple
  * of the input size.
  */
+#include <assert.h>
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -248,28 +249,32 @@ static Status read_str_array(Cursor *c, uint64_t n, GgufValue *v) {
     size_t start = c->pos;
     uint64_t chars = 0;
     for (uint64_t i = 0; i < n; i++) {
-        const char *s;
         uint64_t len;
-        char role[48];
-        snprintf(role, sizeof role, "element %" PRIu64, i);
-        if (!cur_str_view(c, &s, &len, role)) return ST_FORMAT;
+        if (!cur_u64(c, &len)) return ST_FORMAT;
+        if (len > cur_left(c))
+            return error_set(c->err, ST_FORMAT,
+                             "%s: element %" PRIu64 " of %s has length %" PRIu64 " but only %zu "
+                             "bytes are left in the file", c->name, i, c->what, len, cur_left(c));
+        const char *s = (const char *)c->buf + c->pos;
         const char *why = gguf_string_problem(s, len);
         if (why) {
             char esc[MSG_NAME_MAX];
-            return error_set(c->err, ST_FORMAT, "%s: %s of %s %s ('%s')", c->name, role, c->what,
-                             why, shown(esc, s, len));
+            return error_set(c->err, ST_FORMAT, "%s: element %" PRIu64 " of %s %s ('%s')", c->name,
+                             i, c->what, why, shown(esc, s, len));
         }
+        c->pos += (size_t)len;
         chars += len; /* bounded by the file size: cannot overflow */
     }
     char *text;
     GgufString *strs = gguf_str_array_alloc(n, chars, &text);
     if (!strs) return no_memory(c);
+    /* second pass: everything was checked above */
     c->pos = start;
     for (uint64_t i = 0; i < n; i++) {
-        const char *s;
-        uint64_t len;
-        cur_str_view(c, &s, &len, "element"); /* checked by the first pass */
-        memcpy(text, s, (size_t)len);
+        uint64_t len = le64(c->buf + c->pos);
+        c->pos += 8;
+        memcpy(text, c->buf + c->pos, (size_t)len);
+        c->pos += (size_t)len;
         text[len] = '\0';
         strs[i].len = len;
         strs[i].data = text;
@@ -554,6 +559,7 @@ static Status parse(GgufFile *f, Cursor *c) {
 }
 
 Status gguf_parse(GgufFile *f, const void *buf, size_t len, const char *name, Error *err) {
+    assert(f && name && (buf || len == 0));
     memset(f, 0, sizeof *f);
     f->name = str_copy(name, strlen(name));
     if (!f->name) return error_set(err, ST_NOMEM, "%s: out of memory", name);
@@ -680,6 +686,7 @@ const void *gguf_get_arr(const GgufFile *f, const char *key, GgufValueType elem,
 /* ---------------------------------------------------------------- to float */
 
 Status gguf_tensor_to_float(const GgufFile *f, const GgufTensorInfo *t, float *dst, Error *err) {
+    assert(f && t && t->data && dst);
     const TypeTraits *tt = type_traits(t->type);
     char esc[MSG_NAME_MAX];
     if (!tt || !tt->to_float)

@@ -99,7 +99,8 @@ void gguf_value_format(const GgufValue *v, char *buf, size_t size) {
         char esc[FORMAT_STR_MAX + 1];
         size_t cap = size > 2 ? size - 2 : 1; /* room for the quotes */
         if (cap > sizeof esc) cap = sizeof esc;
-        utf8_escape(esc, cap, v->v.str.data ? v->v.str.data : "", (size_t)v->v.str.len);
+        if (v->v.str.data) utf8_escape(esc, cap, v->v.str.data, (size_t)v->v.str.len);
+        else esc[0] = '\0';
         snprintf(buf, size, "'%s'", esc);
         return;
     }

@@ -623,6 +623,61 @@ static void test_gguf_accepts_missing_trailing_padding(void **state) {
 
 /* ====================================================== corruption */
 
+/* A small valid file with bytes overwritten at random (fixed seed): whatever
+ * the parser says, it must not read out of bounds or leak (make check), and a
+ * file it accepts must have every tensor inside the buffer and convertible. */
+static void test_gguf_survives_random_corruption(void **state) {
+    (void)state;
+    float f32[16] = {1, 2, 3};
+    uint8_t q8[34] = {0x00, 0x38, 1, 2, 3};
+    const char *toks[] = {"a", "bb", "ccc"};
+    GgufWriter *w = gguf_writer_new();
+    gguf_writer_set_str(w, "general.architecture", "llama");
+    gguf_writer_set_u32(w, "general.alignment", 8);
+    gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, 3);
+    gguf_writer_set_arr(w, "s", GGUF_TYPE_FLOAT32, f32, 3);
+    gguf_writer_add_tensor(w, "norm", 1, (uint64_t[]){16}, GGML_TYPE_F32, f32, 64);
+    gguf_writer_add_tensor(w, "q", 1, (uint64_t[]){32}, GGML_TYPE_Q8_0, q8, 34);
+    uint8_t *buf;
+    size_t len;
+    Error err = {0};
+    assert_int_equal(gguf_writer_write_buffer(w, &buf, &len, &err), ST_OK);
+    gguf_writer_delete(w);
+    uint8_t *p = malloc(len);
+    uint32_t rng = 12345;
+    int accepted = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(p, buf, len);
+        int flips = 1 + iter % 4;
+        for (int k = 0; k < flips; k++) {
+            rng ^= rng << 13, rng ^= rng >> 17, rng ^= rng << 5; /* xorshift32 */
+            size_t at = rng % len;
+            /* mostly small numbers and 0xFF: they hit counts and lengths hardest */
+            uint8_t vals[] = {0x00, 0x01, 0x02, 0x07, 0x20, 0x40, 0x7F, 0x80, 0xFF, (uint8_t)(rng >> 8)};
+            p[at] = vals[(rng >> 16) % sizeof vals];
+        }
+        GgufFile f;
+        Status st = gguf_parse(&f, p, len, "fuzz.gguf", &err);
+        if (st != ST_OK) {
+            assert_int_equal(strncmp(err.msg, "fuzz.gguf: ", 11), 0);
+            continue;
+        }
+        accepted++;
+        for (uint64_t i = 0; i < f.n_tensors; i++) {
+            const GgufTensorInfo *t = &f.tensors[i];
+            assert_true(t->data >= p + f.data_offset && t->data + t->nbytes <= p + len);
+            float *out = malloc(t->n_elements * sizeof(float));
+            assert_non_null(out);
+            gguf_tensor_to_float(&f, t, out, &err);
+            free(out);
+        }
+        gguf_close(&f);
+    }
+    assert_true(accepted > 0); /* flips inside tensor data are harmless */
+    free(p);
+    free(buf);
+}
+
 static void test_gguf_rejects_empty_and_foreign_files(void **state) {
     (void)state;
     expect_fail_named(NULL, 0, ST_FORMAT, "empty file");
@@ -1633,6 +1688,7 @@ int main(void) {
         cmocka_unit_test(test_gguf_getters_coerce_integers_that_fit),
         cmocka_unit_test(test_gguf_rejects_every_truncation),
         cmocka_unit_test(test_gguf_accepts_missing_trailing_padding),
+        cmocka_unit_test(test_gguf_survives_random_corruption),
         cmocka_unit_test(test_gguf_rejects_empty_and_foreign_files),
         cmocka_unit_test(test_gguf_refuses_unknown_versions),
         cmocka_unit_test(test_gguf_rejects_huge_counts),
