@@ -444,7 +444,7 @@ static Status read_tensor_info(Cursor *c, uint64_t index, uint64_t n_tensors, ui
         if (!checked_mul_u64(count, t->ne[j], &count) || count > INT64_MAX)
             return error_set(c->err, ST_FORMAT,
                              "%s: %s has too many elements (the product of its dimensions "
-                             "overflows 64 bits)", c->name, c->what);
+                             "exceeds 2^63 - 1)", c->name, c->what);
     }
     t->n_elements = count;
 
