@@ -107,10 +107,16 @@ typedef struct GgufFile {
 
 /* Parses a GGUF image held in memory. `name` is used in error messages. The
  * buffer is borrowed and must outlive *f. On error *f is left empty (safe to
- * gguf_close) and err names `name` and the problem. */
+ * gguf_close) and err names `name` and the problem: ST_FORMAT for a malformed or
+ * truncated file, ST_UNSUPPORTED for a well-formed one we do not read (GGUF v1,
+ * a big-endian or newer version, an unknown ggml type, arrays of arrays),
+ * ST_NOMEM. Memory used stays a small multiple of `len`, whatever the file says.
+ * What is checked, and the few deliberate differences from llama.cpp, are listed
+ * at the top of gguf_read.c. */
 Status gguf_parse(GgufFile *f, const void *buf, size_t len, const char *name, Error *err);
 
-/* Maps `path` read-only and parses it. */
+/* Maps `path` read-only and parses it; messages name `path`. ST_IO when the path
+ * cannot be opened or is not a regular file (a directory, say). */
 Status gguf_open(GgufFile *f, const char *path, Error *err);
 
 /* Frees everything gguf_parse/gguf_open made; accepts a zeroed or NULL *f. */
@@ -122,13 +128,15 @@ const GgufTensorInfo *gguf_find_tensor(const GgufFile *f, const char *name);
 int64_t gguf_find_tensor_index(const GgufFile *f, const char *name);
 
 /* Typed getters that accept any integer type whose value fits (as llama.cpp's
- * loaders do). They return false when the key is absent or does not fit. */
+ * loaders do). They return false when the key is absent or does not fit.
+ * gguf_get_f32 takes float32, or a float64 within float range. */
 bool gguf_get_u32(const GgufFile *f, const char *key, uint32_t *out);
 bool gguf_get_u64(const GgufFile *f, const char *key, uint64_t *out);
 bool gguf_get_f32(const GgufFile *f, const char *key, float *out);
 /* Borrowed NUL-terminated string, or NULL. */
 const char *gguf_get_str(const GgufFile *f, const char *key);
-/* Array of the given element type: fills *n and returns the data, or NULL. */
+/* Array of the given element type: fills *n and returns the data, or NULL. An
+ * empty array gives a non-NULL pointer and *n = 0. Strings come as GgufString[n]. */
 const void *gguf_get_arr(const GgufFile *f, const char *key, GgufValueType elem, uint64_t *n);
 
 /* Converts a whole tensor to float (dst holds n_elements). ST_UNSUPPORTED for a
@@ -139,7 +147,10 @@ Status gguf_tensor_to_float(const GgufFile *f, const GgufTensorInfo *t, float *d
 /* Names of value types ("uint32", "string", "array") for `quantlab info`. */
 const char *gguf_value_type_name(GgufValueType type);
 
-/* Formats a scalar or string value (arrays as "[N x type]") into buf. */
+/* Formats a value on one line into buf: integers in decimal, floats with enough
+ * digits to read back the same value (%.9g / %.17g), strings in single quotes
+ * with control characters and invalid UTF-8 escaped and cut to 72 bytes with
+ * "...", arrays as "[512 x string]". Always NUL-terminates (size > 0). */
 void gguf_value_format(const GgufValue *v, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ writer */
@@ -150,7 +161,10 @@ GgufWriter *gguf_writer_new(void);
 void gguf_writer_delete(GgufWriter *w);
 
 /* Key/value setters copy key and value; setting an existing key replaces it (the
- * key keeps its first position). Return ST_NOMEM or ST_USAGE (bad key). */
+ * key keeps its first position). Return ST_NOMEM or ST_USAGE (bad key). ST_USAGE
+ * too for what the reader would refuse: an empty or non-UTF-8 key, a string with
+ * a NUL or invalid UTF-8, an array of arrays, and a general.alignment that is
+ * not a uint32 power of two. */
 Status gguf_writer_set_u32(GgufWriter *w, const char *key, uint32_t v);
 Status gguf_writer_set_i32(GgufWriter *w, const char *key, int32_t v);
 Status gguf_writer_set_u64(GgufWriter *w, const char *key, uint64_t v);
@@ -166,7 +180,10 @@ Status gguf_writer_set_arr_str(GgufWriter *w, const char *key, const char *const
 bool gguf_writer_remove(GgufWriter *w, const char *key);
 
 /* Adds a tensor. `data` (nbytes, which must equal the size the type and shape
- * give) is borrowed until the file is written. Duplicate names are ST_USAGE. */
+ * give) is borrowed until the file is written. ST_USAGE for anything the reader
+ * would refuse: a duplicate, empty, non-UTF-8 or longer than 63-byte name,
+ * n_dims outside 1..4, a zero dimension, an unknown type, a row that is not a
+ * whole number of blocks. n_dims is written as given. */
 Status gguf_writer_add_tensor(GgufWriter *w, const char *name, uint32_t n_dims,
                               const uint64_t *ne, uint32_t type, const void *data, size_t nbytes);
 
@@ -175,7 +192,8 @@ Status gguf_writer_add_tensor(GgufWriter *w, const char *name, uint32_t n_dims,
  * `path` has changed. */
 Status gguf_writer_write_file(GgufWriter *w, const char *path, Error *err);
 
-/* Serialises into a heap buffer (caller frees *out). */
+/* Serialises into a heap buffer (caller frees *out); the same bytes as
+ * gguf_writer_write_file. */
 Status gguf_writer_write_buffer(GgufWriter *w, uint8_t **out, size_t *len, Error *err);
 
 #endif
