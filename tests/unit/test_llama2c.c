@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "gguf/gguf.h"
 #include "gguf/llama2c.h"
 #include "model/tokenizer.h"
 
@@ -417,6 +418,147 @@ static void test_llama2c_tokenizer_refuses_bad_text(void **state) {
     free_vocab(tok, sc, ty, 4);
 }
 
+
+/* ----------------------------------------------------------- to GGUF */
+
+/* Converts a checkpoint + tokenizer image into a parsed GGUF (image in *buf). */
+static void convert(const uint8_t *bin, size_t bin_len, const uint8_t *tok, size_t tok_len,
+                    const char *name, GgufFile *g, uint8_t **buf) {
+    Error err = {0};
+    GgufWriter *w = gguf_writer_new();
+    void *owned = (void *)1;
+    size_t len = 0;
+    Status st = llama2c_to_gguf(bin, bin_len, "m.bin", tok, tok_len, "t.bin", name, w, &owned, &err);
+    if (st != ST_OK) fail_msg("%s", err.msg);
+    assert_null(owned); /* output.weight borrows the checkpoint's bytes; nothing is copied */
+    assert_int_equal(gguf_writer_write_buffer(w, buf, &len, &err), ST_OK);
+    gguf_writer_delete(w);
+    assert_int_equal(gguf_parse(g, *buf, len, "converted", &err), ST_OK);
+}
+
+static bool values_equal(const GgufValue *a, const GgufValue *b) {
+    if (a->type != b->type) return false;
+    if (a->type == GGUF_TYPE_STRING)
+        return a->v.str.len == b->v.str.len && memcmp(a->v.str.data, b->v.str.data, a->v.str.len) == 0;
+    if (a->type != GGUF_TYPE_ARRAY) return memcmp(&a->v, &b->v, sizeof a->v.u64) == 0;
+    if (a->v.arr.type != b->v.arr.type || a->v.arr.n != b->v.arr.n) return false;
+    if (a->v.arr.type == GGUF_TYPE_STRING) {
+        const GgufString *x = a->v.arr.data, *y = b->v.arr.data;
+        for (uint64_t i = 0; i < a->v.arr.n; i++)
+            if (x[i].len != y[i].len || memcmp(x[i].data, y[i].data, x[i].len) != 0) return false;
+        return true;
+    }
+    size_t elem = a->v.arr.type == GGUF_TYPE_FLOAT32 || a->v.arr.type == GGUF_TYPE_INT32 ? 4 : 8;
+    return memcmp(a->v.arr.data, b->v.arr.data, elem * a->v.arr.n) == 0;
+}
+
+/* Against llama.cpp's own conversion (tests/data/stories260K-f32.gguf, made by
+ * llama-convert-llama2c-to-ggml from the same two files): the same keys in the
+ * same order with the same values, except general.name (we record the model's
+ * name, llama.cpp writes "llama") and llama.context_length (the checkpoint's real
+ * 512; llama.cpp hard-codes 128); the same 48 tensors, names, order, shapes, types
+ * and bytes. */
+static void test_llama2c_to_gguf_matches_llamacpp_conversion(void **state) {
+    (void)state;
+    size_t bin_len, tok_len, ref_len;
+    uint8_t *bin = read_fixture("stories260K.bin", &bin_len);
+    uint8_t *tok = read_fixture("tok512.bin", &tok_len);
+    uint8_t *ref_buf = read_fixture("stories260K-f32.gguf", &ref_len);
+    GgufFile ref, g;
+    Error err = {0};
+    assert_int_equal(gguf_parse(&ref, ref_buf, ref_len, "ref", &err), ST_OK);
+    uint8_t *buf = NULL;
+    convert(bin, bin_len, tok, tok_len, "stories260K", &g, &buf);
+
+    assert_int_equal(g.n_kv, ref.n_kv);
+    for (uint64_t i = 0; i < g.n_kv; i++) {
+        assert_string_equal(g.kv[i].key, ref.kv[i].key);
+        if (strcmp(g.kv[i].key, "general.name") == 0) {
+            assert_string_equal(g.kv[i].value.v.str.data, "stories260K");
+        } else if (strcmp(g.kv[i].key, "llama.context_length") == 0) {
+            assert_int_equal(g.kv[i].value.v.u32, 512);
+            assert_int_equal(ref.kv[i].value.v.u32, 128);
+        } else if (!values_equal(&g.kv[i].value, &ref.kv[i].value)) {
+            fail_msg("key %s differs from llama.cpp's conversion", g.kv[i].key);
+        }
+    }
+    assert_int_equal(g.n_tensors, 48);
+    assert_int_equal(g.n_tensors, ref.n_tensors);
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const GgufTensorInfo *a = &g.tensors[i], *b = &ref.tensors[i];
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->n_dims, b->n_dims);
+        assert_memory_equal(a->ne, b->ne, sizeof a->ne);
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->nbytes, b->nbytes);
+        assert_memory_equal(a->data, b->data, a->nbytes);
+    }
+    gguf_close(&g);
+    gguf_close(&ref);
+    free(buf);
+    free(ref_buf);
+    free(bin);
+    free(tok);
+}
+
+/* A checkpoint with a separate classifier (negative vocab_size): every float is
+ * its own index, so each tensor's first value says where it was read from. With
+ * dim 8, hidden 16, 1 layer, 2 heads, 1 kv head (kv_dim 4), vocab 10, seq_len 4:
+ * embedding 0..79, rms_att 80, wq 88, wk 152, wv 184, wo 216, rms_ffn 280,
+ * w1 288, w2 416, w3 544, rms_final 672, freq_cis 680..695 (skipped), wcls 696. */
+static void test_llama2c_to_gguf_separate_classifier(void **state) {
+    (void)state;
+    const int32_t h[7] = {8, 16, 1, 2, 1, -10, 4};
+    uint8_t *bin = make_checkpoint(h, 3132);
+    for (int i = 0; i < 776; i++) {
+        float f = (float)i;
+        memcpy(bin + 28 + 4 * i, &f, 4);
+    }
+    TokBuf tb = {{0}, 4};
+    put_u32(tb.data, 5);
+    const char *pieces[10] = {"<unk>", "\n<s>\n", "\n</s>\n", "a", "b", " a", "ab", "ba", " b", "aa"};
+    for (int i = 0; i < 10; i++) tokbuf_add(&tb, (float)-i, pieces[i], strlen(pieces[i]));
+    GgufFile g;
+    uint8_t *buf = NULL;
+    convert(bin, 3132, tb.data, tb.len, "tiny", &g, &buf);
+    static const struct {
+        const char *name;
+        float first;
+        uint64_t ne0, ne1;
+    } want[] = {
+        {"token_embd.weight", 0, 8, 10},         {"output_norm.weight", 672, 8, 1},
+        {"output.weight", 696, 8, 10},           {"blk.0.attn_q.weight", 88, 8, 8},
+        {"blk.0.attn_k.weight", 152, 8, 4},      {"blk.0.attn_v.weight", 184, 8, 4},
+        {"blk.0.attn_output.weight", 216, 8, 8}, {"blk.0.attn_norm.weight", 80, 8, 1},
+        {"blk.0.ffn_gate.weight", 288, 8, 16},   {"blk.0.ffn_down.weight", 416, 16, 8},
+        {"blk.0.ffn_up.weight", 544, 8, 16},     {"blk.0.ffn_norm.weight", 280, 8, 1},
+    };
+    assert_int_equal(g.n_tensors, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const GgufTensorInfo *t = gguf_find_tensor(&g, want[i].name);
+        if (!t) fail_msg("missing %s", want[i].name);
+        float first;
+        memcpy(&first, t->data, 4);
+        assert_true(first == want[i].first);
+        assert_int_equal(t->ne[0], want[i].ne0);
+        assert_int_equal(t->ne[1], want[i].ne1);
+    }
+    /* the freq_cis floats 680..695 appear in no tensor */
+    for (uint64_t i = 0; i < g.n_tensors; i++)
+        for (uint64_t j = 0; j < g.tensors[i].n_elements; j++) {
+            float v;
+            memcpy(&v, g.tensors[i].data + 4 * j, 4);
+            assert_false(v >= 680 && v <= 695);
+        }
+    assert_string_equal(gguf_get_str(&g, "general.name"), "tiny");
+    uint32_t ctx = 0;
+    assert_true(gguf_get_u32(&g, "llama.context_length", &ctx));
+    assert_int_equal(ctx, 4);
+    gguf_close(&g);
+    free(buf);
+    free(bin);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama2c_config_stories260K),
@@ -428,6 +570,8 @@ int main(void) {
         cmocka_unit_test(test_llama2c_tokenizer_refuses_wrong_counts),
         cmocka_unit_test(test_llama2c_tokenizer_conversion_rules),
         cmocka_unit_test(test_llama2c_tokenizer_refuses_bad_text),
+        cmocka_unit_test(test_llama2c_to_gguf_matches_llamacpp_conversion),
+        cmocka_unit_test(test_llama2c_to_gguf_separate_classifier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,212 @@
+/* test_cli.c — the batch commands, run as a user would run them: the real binary,
+ * its exit codes (0 ok, 1 runtime error, 2 usage error), its stdout, and one-line
+ * errors on stderr that name the file and the problem. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/proc.h"
+
+static char tmpdir[256];
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-cli-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *tmp(const char *name) {
+    static char bufs[4][512];
+    static int next;
+    char *b = bufs[next++ % 4];
+    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
+    return b;
+}
+
+/* Runs quantlab with up to 12 arguments (NULL-terminated list). */
+static ProcResult run(const char *a0, ...) {
+    const char *argv[16] = {proc_quantlab_bin()};
+    int n = 1;
+    va_list ap;
+    va_start(ap, a0);
+    for (const char *a = a0; a && n < 15; a = va_arg(ap, const char *)) argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    ProcResult r;
+    assert_int_equal(proc_run(argv, NULL, 60000, &r), 0);
+    return r;
+}
+
+/* status and a one-line stderr containing every needle */
+static void expect_error(ProcResult r, int status, const char *needle) {
+    if (r.status != status || !strstr(r.err, needle) || proc_count_lines(r.err) != 1)
+        fail_msg("exit %d, stderr '%s' (wanted %d and '%s')", r.status, r.err, status, needle);
+    assert_true(strncmp(r.err, "quantlab: ", 10) == 0);
+    proc_result_free(&r);
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    if (len) assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+}
+
+static void test_cli_version_and_help(void **state) {
+    (void)state;
+    ProcResult r = run("--version", NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(strncmp(r.out, "quantlab ", 9) == 0);
+    proc_result_free(&r);
+    r = run("--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "generate"));
+    assert_non_null(strstr(r.out, "convert"));
+    proc_result_free(&r);
+    r = run("generate", "--help", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--temp"));
+    proc_result_free(&r);
+}
+
+/* `quantlab generate --temp 0 -n 200` prints exactly what llama2.c's
+ * `run stories260K.bin -z tok512.bin -t 0.0 -n 200` printed. */
+static void test_cli_generate_matches_llama2c_run(void **state) {
+    (void)state;
+    size_t len;
+    char *want = proc_read_file(proc_data_path("tests/data/run_fp32_t0_n200_noprompt.txt"), &len);
+    assert_non_null(want);
+    ProcResult r = run("generate", "--temp", "0", "-n", "200", NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, len);
+    assert_memory_equal(r.out, want, len);
+    assert_int_equal(r.err_len, 0); /* not a terminal: no speed line */
+    proc_result_free(&r);
+    /* from the legacy checkpoint directly, on two threads */
+    r = run("generate", "-m", proc_data_path("tests/data/stories260K.bin"), "--tokenizer",
+            proc_data_path("tests/data/tok512.bin"), "--temp", "0", "-n", "200", "--threads", "2", NULL);
+    assert_int_equal(r.status, 0);
+    assert_memory_equal(r.out, want, len);
+    proc_result_free(&r);
+    /* --stats reports a measured speed on stderr */
+    r = run("generate", "-n", "20", "--stats", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "tokens/s measured"));
+    proc_result_free(&r);
+    free(want);
+}
+
+static void test_cli_usage_errors_exit_2(void **state) {
+    (void)state;
+    expect_error(run("generate", "--bogus", NULL), 2, "unknown option '--bogus'");
+    expect_error(run("generate", "-n", "abc", NULL), 2, "--tokens");
+    expect_error(run("generate", "-n", NULL), 2, "needs a value");
+    expect_error(run("generate", "--temp", "-1", NULL), 2, "--temp");
+    expect_error(run("generate", "--top-p", "1.5", NULL), 2, "--top-p");
+    expect_error(run("generate", "--threads", "0", NULL), 2, "--threads");
+    expect_error(run("convert", proc_data_path("tests/data/stories260K.bin"), NULL), 2, "-o");
+    expect_error(run("frobnicate", NULL), 2, "unknown command 'frobnicate'");
+}
+
+static void test_cli_bad_files_exit_1_with_one_line(void **state) {
+    (void)state;
+    expect_error(run("info", "/nonexistent/model.gguf", NULL), 1, "/nonexistent/model.gguf");
+    expect_error(run("info", tmpdir, NULL), 1, "directory");
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I', 'H'};
+    write_file(tmp("photo.gguf"), png, sizeof png);
+    expect_error(run("info", tmp("photo.gguf"), NULL), 1, "photo.gguf");
+    write_file(tmp("empty.gguf"), "", 0);
+    expect_error(run("generate", "-m", tmp("empty.gguf"), NULL), 1, "empty file");
+    size_t len;
+    char *gguf = proc_read_file(proc_data_path("assets/stories260K.gguf"), &len);
+    write_file(tmp("half.gguf"), gguf, len / 2);
+    expect_error(run("generate", "-m", tmp("half.gguf"), NULL), 1, "half.gguf");
+    gguf[0] = 'X';
+    write_file(tmp("magic.gguf"), gguf, len);
+    expect_error(run("info", tmp("magic.gguf"), NULL), 1, "magic.gguf");
+    free(gguf);
+}
+
+static void test_cli_info_lists_tensors_and_totals(void **state) {
+    (void)state;
+    ProcResult r = run("info", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "GGUF v3"));
+    assert_non_null(strstr(r.out, "blk.4.ffn_down.weight"));
+    assert_non_null(strstr(r.out, "172 x 64"));
+    /* 292,800 values at 4 bytes = 1,171,200 bytes (reference README's F32 row) */
+    assert_non_null(strstr(r.out, "292,800"));
+    assert_non_null(strstr(r.out, "1,171,200"));
+    proc_result_free(&r);
+    /* a file it cannot run is still listed, with the reason */
+    r = run("info", proc_data_path("tests/data/stories260K-q8_0.gguf"), "--kv", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "q8_0"));
+    assert_non_null(strstr(r.out, "general.file_type"));
+    proc_result_free(&r);
+}
+
+/* convert writes the bundled model byte for byte, refuses to write over its input
+ * or an existing file, and leaves them untouched. */
+static void test_cli_convert_never_overwrites(void **state) {
+    (void)state;
+    size_t want_len, got_len, in_len, in_len2;
+    char *want = proc_read_file(proc_data_path("assets/stories260K.gguf"), &want_len);
+    const char *bin = proc_data_path("tests/data/stories260K.bin");
+    const char *tok = proc_data_path("tests/data/tok512.bin");
+    char *in_before = proc_read_file(bin, &in_len);
+
+    /* convert names the model after the file, so copy it to stories260K.bin first */
+    write_file(tmp("stories260K.bin"), in_before, in_len);
+    ProcResult r = run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("out.gguf"), NULL);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    char *got = proc_read_file(tmp("out.gguf"), &got_len);
+    assert_int_equal(got_len, want_len);
+    assert_memory_equal(got, want, want_len);
+    free(got);
+
+    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("out.gguf"), NULL), 2,
+                 "already exists");
+    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("stories260K.bin"), NULL),
+                 2, "input model");
+    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tok, NULL), 2, "");
+    char *in_after = proc_read_file(tmp("stories260K.bin"), &in_len2);
+    assert_int_equal(in_len2, in_len);
+    assert_memory_equal(in_after, in_before, in_len);
+    free(in_after);
+    r = run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("out.gguf"), "--force", NULL);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    /* a directory that does not exist: runtime error, nothing written */
+    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("no/such/dir.gguf"), NULL),
+                 1, "dir.gguf");
+    free(in_before);
+    free(want);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_version_and_help),
+        cmocka_unit_test(test_cli_generate_matches_llama2c_run),
+        cmocka_unit_test(test_cli_usage_errors_exit_2),
+        cmocka_unit_test(test_cli_bad_files_exit_1_with_one_line),
+        cmocka_unit_test(test_cli_info_lists_tensors_and_totals),
+        cmocka_unit_test(test_cli_convert_never_overwrites),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
