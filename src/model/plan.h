@@ -89,4 +89,13 @@ double plan_bytes(const Plan *p, const Model *m);
 /* Bytes of the same tensors at F32. */
 double plan_bytes_f32(const Model *m);
 
+/* Whether a GGUF file can store tensor t in format f (a GGML type whose block
+ * divides the row length); otherwise an export writes it in `fallback`. */
+bool plan_exports_as_is(const ModelTensor *t, Format f);
+
+/* Bytes of the tensors in a GGUF exported from this plan: tensors a GGUF cannot
+ * hold in their planned format (teaching formats, rows that are not a whole number
+ * of blocks) are written in `fallback` (F16 or F32). */
+double plan_bytes_export(const Plan *p, const Model *m, Format fallback);
+
 #endif
