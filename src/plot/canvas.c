@@ -233,6 +233,14 @@ int canvas_text_len(const char *s) {
     return n;
 }
 
+int canvas_text_flatten(const char *s, char *out, int size) {
+    assert(size >= 1);
+    int n = 0;
+    while (*s && n < size - 1) out[n++] = (char)text_next(&s);
+    out[n] = '\0';
+    return n;
+}
+
 int canvas_text_width(const char *s, int scale) {
     return canvas_text_len(s) * FONT_W * scale;
 }

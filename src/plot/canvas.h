@@ -79,6 +79,9 @@ typedef enum Align { ALIGN_LEFT = 0, ALIGN_CENTER, ALIGN_RIGHT } Align;
  * printable ASCII (one UTF-8 sequence, or one invalid byte) is drawn as '?'. */
 int canvas_text_len(const char *s);                /* characters drawn */
 int canvas_text_width(const char *s, int scale);   /* pixels */
+/* The characters that would be drawn, as plain ASCII ('?' for the others), cut
+ * to fit `size` with its NUL; returns the number of characters written. */
+int canvas_text_flatten(const char *s, char *out, int size);
 
 /* Horizontal text whose cell top is row y; x is the left end, the middle or the
  * right end of the text as `align` says. Returns the width drawn in pixels. */
