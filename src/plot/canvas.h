@@ -67,8 +67,10 @@ void canvas_dashed_line(Canvas *c, double x0, double y0, double x1, double y1, d
 
 typedef enum Marker { MARKER_CIRCLE = 0, MARKER_SQUARE, MARKER_TRIANGLE, MARKER_DIAMOND } Marker;
 
-/* A filled marker centred on (cx, cy) that fits in a circle of `radius`, with
- * an edge `edge_w` wide in `edge` (edge_w 0: no edge). The triangle points up. */
+/* A filled marker centred on (cx, cy), about as large as a circle of `radius`,
+ * with an edge `edge_w` wide in `edge` (edge_w 0: no edge). The circle, the
+ * diamond (corners at +-radius) and the up-pointing triangle fit inside that
+ * circle; the square's half side is 0.85 radius, so its area is close. */
 void canvas_marker(Canvas *c, double cx, double cy, Marker m, double radius, Rgb fill, Rgb edge,
                    double edge_w);
 
