@@ -121,16 +121,26 @@ void canvas_hatch_rect(Canvas *c, int x, int y, int w, int h, int period, int th
 
 /* ----------------------------------------------------------------- lines --- */
 
+/* The pixels of the box [x0, x1] x [y0, y1] (doubles, any size) that lie
+ * inside the canvas; false when none do. */
+static bool clip_box(const Canvas *c, double x0, double x1, double y0, double y1, int *bx0,
+                     int *bx1, int *by0, int *by1) {
+    if (!(x1 >= 0 && y1 >= 0 && x0 <= c->w - 1 && y0 <= c->h - 1)) return false; /* NaN too */
+    *bx0 = x0 < 0 ? 0 : (int)floor(x0);
+    *by0 = y0 < 0 ? 0 : (int)floor(y0);
+    *bx1 = x1 > c->w - 1 ? c->w - 1 : (int)ceil(x1);
+    *by1 = y1 > c->h - 1 ? c->h - 1 : (int)ceil(y1);
+    return true;
+}
+
 void canvas_line(Canvas *c, double x0, double y0, double x1, double y1, double width, Rgb col) {
     /* Coverage of each pixel centre from its distance d to the segment:
      * 1 inside width/2 - 0.5, falling to 0 at width/2 + 0.5. */
     double r = width / 2 + 0.5;
-    int bx0 = (int)floor(fmin(x0, x1) - r), bx1 = (int)ceil(fmax(x0, x1) + r);
-    int by0 = (int)floor(fmin(y0, y1) - r), by1 = (int)ceil(fmax(y0, y1) + r);
-    if (bx0 < 0) bx0 = 0;
-    if (by0 < 0) by0 = 0;
-    if (bx1 > c->w - 1) bx1 = c->w - 1;
-    if (by1 > c->h - 1) by1 = c->h - 1;
+    int bx0, bx1, by0, by1;
+    if (!clip_box(c, fmin(x0, x1) - r, fmax(x0, x1) + r, fmin(y0, y1) - r, fmax(y0, y1) + r,
+                  &bx0, &bx1, &by0, &by1))
+        return;
     double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
     for (int y = by0; y <= by1; y++) {
         for (int x = bx0; x <= bx1; x++) {
@@ -147,6 +157,7 @@ void canvas_dashed_line(Canvas *c, double x0, double y0, double x1, double y1, d
                         double dash, double gap, Rgb col) {
     assert(dash > 0 && gap >= 0);
     double dx = x1 - x0, dy = y1 - y0, len = sqrt(dx * dx + dy * dy);
+    if (!isfinite(len)) return;
     if (len == 0) {
         canvas_line(c, x0, y0, x1, y1, width, col);
         return;
@@ -190,8 +201,10 @@ void canvas_marker(Canvas *c, double cx, double cy, Marker m, double radius, Rgb
                    double edge_w) {
     enum { SS = 4 }; /* 4x4 samples a pixel */
     double r_in = edge_w > 0 ? radius - edge_w * marker_edge_factor(m) : radius;
-    int x0 = (int)floor(cx - radius - 1), x1 = (int)ceil(cx + radius + 1);
-    int y0 = (int)floor(cy - radius - 1), y1 = (int)ceil(cy + radius + 1);
+    int x0, x1, y0, y1;
+    if (!clip_box(c, cx - radius - 1, cx + radius + 1, cy - radius - 1, cy + radius + 1, &x0, &x1,
+                  &y0, &y1))
+        return;
     for (int y = y0; y <= y1; y++) {
         for (int x = x0; x <= x1; x++) {
             int n_out = 0, n_in = 0;

@@ -577,7 +577,7 @@ static Status hist_frame(const Canvas *c, const Histogram *h, const Histogram *o
         if (ov->lo < f->x_lo) f->x_lo = ov->lo;
         if (ov->hi > f->x_hi) f->x_hi = ov->hi;
     }
-    if (!isfinite(f->x_lo) || !isfinite(f->x_hi) || !(f->x_hi > f->x_lo))
+    if (!isfinite(f->x_hi - f->x_lo) || !(f->x_hi > f->x_lo))
         return error_set(err, ST_USAGE, "chart: histogram range [%g, %g] is empty", f->x_lo,
                          f->x_hi);
     uint64_t max = 0, min_nz = 0;
@@ -727,6 +727,9 @@ Status chart_bars(Canvas *c, const BarsSpec *sp, ChartFrame *frame, Error *err) 
     }
     if (!isfinite(vmin))
         return error_set(err, ST_USAGE, "chart: no finite value among %d bars", n);
+    if (!isfinite(1.1 * (fmax(vmax, 0) - fmin(vmin, 0))))
+        return error_set(err, ST_USAGE, "chart: bar values from %g to %g are too far apart",
+                         vmin, vmax);
     f.x_scale = sp->x_scale;
     f.y_scale = CHART_LINEAR;
     f.y_lo = n;
@@ -846,6 +849,9 @@ static Status scatter_range(const ScatterPoint *p, int n, bool use_x, ChartScale
         return ST_OK;
     }
     double span = mx - mn;
+    if (!isfinite(span) || !isfinite(1.1 * fmax(fabs(mn), fabs(mx))))
+        return error_set(err, ST_USAGE, "chart: values from %g to %g are too far apart to plot",
+                         mn, mx);
     if (span == 0) span = mn != 0 ? fabs(mn) : 1;
     double a = mn - 0.05 * span, b = mx + 0.05 * span;
     if (mn >= 0 && a < 0) a = 0;

@@ -29,6 +29,7 @@
  * rounded to the nearest integer. So x_lo maps to column x and x_hi to x + w
  * (one past the area); y_lo maps to row y + h (the x axis) and y_hi to row y.
  * A histogram bar for bin [a, b) with count n fills columns px(a) .. px(b) - 1
+ * (px(b) - 2 when bars are 6 pixels or wider: the last column is left as a gap)
  * and rows py(n) .. y + h - 1.
  */
 #ifndef QL_PLOT_CHART_H
@@ -157,7 +158,8 @@ typedef struct BarsSpec {
 /* Horizontal bars, one per item, each with its value written at the bar's end
  * (outside, or inside in white when there is no room). The names stand in a
  * column left of the y axis at scale s when the longest fits in 30% of the
- * canvas width, else at scale 1, cut with "..." if still too long. Item i's row
+ * canvas width, else at scale 1, cut with "..." if still too long; when rows
+ * are lower than the text, every k-th row is labelled. Item i's row
  * spans rows y + i*h/n .. y + (i+1)*h/n; the frame maps it as y_lo = n,
  * y_hi = 0, so chart_map_y(f, i + 0.5) is the middle of item i.
  * x axis: as chart_histogram's y axis (0 to a round number past the largest

@@ -277,6 +277,12 @@ static void test_plot_canvas_clips_and_draws(void **state) {
     canvas_marker(&c, -40, 5, MARKER_CIRCLE, 5, BLACK, BLACK, 1);
     canvas_text(&c, 15, 5, "clipped text", 3, ALIGN_LEFT, BLACK);
     canvas_text_up(&c, 15, 5, "up", 2, ALIGN_CENTER, BLACK);
+    /* Coordinates no int can hold, and NaN: no overflow (UBSan), no hang. */
+    canvas_line(&c, 1e300, 1e300, 2e300, -1e300, 2, BLACK);
+    canvas_dashed_line(&c, 0, 0, INFINITY, 0, 1, 3, 2, BLACK);
+    canvas_dashed_line(&c, NAN, 0, 5, 5, 1, 3, 2, BLACK);
+    canvas_marker(&c, 1e300, -1e300, MARKER_DIAMOND, 1e300, BLACK, BLACK, 1);
+    canvas_marker(&c, NAN, 5, MARKER_SQUARE, 4, BLACK, BLACK, 1);
     assert_true(same(canvas_get(&c, 0, 9), WHITE));
     /* A one-pixel horizontal line covers its row exactly. */
     canvas_clear(&c, WHITE);
