@@ -33,7 +33,7 @@ size_t utf8_decode(const char *s, size_t len, uint32_t *cp) {
     return n;
 }
 
-bool utf8_valid(const char *s, size_t len) {
+size_t utf8_find_invalid(const char *s, size_t len) {
     size_t i = 0;
     while (i < len) {
         /* ASCII runs are the common case (tensor names, keys) */
@@ -43,10 +43,14 @@ bool utf8_valid(const char *s, size_t len) {
         }
         uint32_t cp;
         size_t n = utf8_decode(s + i, len - i, &cp);
-        if (n == 0) return false;
+        if (n == 0) return i;
         i += n;
     }
-    return true;
+    return len;
+}
+
+bool utf8_valid(const char *s, size_t len) {
+    return utf8_find_invalid(s, len) == len;
 }
 
 /* The escaped form of the character at s[0..len): fills piece (up to 16 bytes),

@@ -17,6 +17,9 @@
  * sets *cp, or 0 when the bytes there are not a valid sequence (or len is 0). */
 size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
 
+/* Offset of the first byte that does not start a valid sequence, or len. */
+size_t utf8_find_invalid(const char *s, size_t len);
+
 /* True when s[0..len) is entirely valid UTF-8. */
 bool utf8_valid(const char *s, size_t len);
 

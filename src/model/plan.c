@@ -81,8 +81,8 @@ Status plan_rules_parse(PlanRules *r, const char *text, size_t len, const char *
     if (len == 0) return error_set(err, ST_FORMAT, "%s: the plan is empty", name);
     if (memchr(text, '\0', len))
         return error_set(err, ST_FORMAT, "%s: not a plan (it holds NUL bytes: a binary file?)", name);
-    size_t bad = 0;
-    if (!utf8_valid(text, len, &bad))
+    size_t bad = utf8_find_invalid(text, len);
+    if (bad < len)
         return error_set(err, ST_FORMAT, "%s: not UTF-8 text (byte 0x%02x at offset %zu)", name,
                          (unsigned char)text[bad], bad);
     size_t lines = 1;
@@ -158,7 +158,8 @@ bool plan_equal(const Plan *a, const Plan *b) {
 }
 
 Status plan_apply_rules(Plan *p, const Model *m, const PlanRules *r, const char *name, Error *err) {
-    (void)name;
+    (void)name; /* parse already refused formats quantlab cannot produce */
+    (void)err;
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
         if (!plan_is_quantizable(t)) {
