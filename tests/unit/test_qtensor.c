@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +403,45 @@ static void test_qtensor_all_zero(void **state) {
     }
 }
 
+/* Blocks of tiny values (largest |w| from 1e-38 down to 1e-44): every scale is
+ * below FP16's smallest subnormal 2^-24 = 6e-8, so everything decodes to 0, in
+ * every format. For the GGML types 1/d overflows float here; the reference
+ * quantizers treat that scale as 0 (types.c, recip_or_zero), so the codes are
+ * those of 0 (Q8_0: 0; Q4_0: 8 in both nibbles = 0x88) and, under the sanitizers,
+ * no conversion of inf or NaN to an integer happens. */
+static void test_qtensor_tiny_blocks(void **state) {
+    (void)state;
+    static const float tiny[] = {1e-38f, 3e-39f, 1e-40f, 1e-44f};
+    float w[64];
+    Format all[84 + N_GGML_TYPES];
+    int n = all_teach(all);
+    for (size_t t = 0; t < N_GGML_TYPES; t++) all[n++] = format_ggml(GGML_TYPES[t]);
+    for (size_t v = 0; v < sizeof tiny / sizeof tiny[0]; v++) {
+        for (int j = 0; j < 64; j++) w[j] = j % 3 == 0 ? 0.0f : j % 3 == 1 ? tiny[v] : -tiny[v] / 2;
+        for (int i = 0; i < n; i++) {
+            QTensor q;
+            quantize_ok(&q, w, 2, 32, all[i], NULL);
+            const bool plain = all[i].kind == FORMAT_GGML && all[i].type <= GGML_TYPE_F16;
+            const bool bf16 = all[i].kind == FORMAT_GGML && all[i].type == GGML_TYPE_BF16;
+            for (int j = 0; j < 64; j++) {
+                if (plain || bf16) continue; /* F32 keeps them; F16 and BF16 checked below */
+                assert_true(q.dequant[j] == 0.0f);
+            }
+            if (all[i].kind == FORMAT_GGML && all[i].type == GGML_TYPE_Q8_0)
+                for (int j = 0; j < 32; j++) assert_int_equal(((BlockQ8_0 *)q.blocks)->qs[j], 0);
+            if (all[i].kind == FORMAT_GGML && all[i].type == GGML_TYPE_Q4_0)
+                for (int j = 0; j < 16; j++) assert_int_equal(((BlockQ4_0 *)q.blocks)->qs[j], 0x88);
+            if (all[i].kind == FORMAT_GGML && all[i].type == GGML_TYPE_F16)
+                for (int j = 0; j < 64; j++) assert_true(q.dequant[j] == 0.0f); /* < 2^-25 */
+            if (bf16) /* float's exponent range: 2^-8 relative, or half of BF16's
+                         * step among float subnormals, 2^-149 * 2^16 / 2 = 2^-134 */
+                for (int j = 0; j < 64; j++)
+                    assert_true(fabs(q.dequant[j] - w[j]) <= fabs(w[j]) / 256 + 0x1p-134);
+            qtensor_free(&q);
+        }
+    }
+}
+
 static void expect_refused(const float *w, int64_t rows, int64_t cols, Pool *pool,
                            const char *needle) {
     QTensor q;
@@ -741,6 +781,7 @@ int main(void) {
         cmocka_unit_test(test_qtensor_teach_error_budget),
         cmocka_unit_test(test_qtensor_ggml_padding_and_budget),
         cmocka_unit_test(test_qtensor_all_zero),
+        cmocka_unit_test(test_qtensor_tiny_blocks),
         cmocka_unit_test(test_qtensor_refuses_non_finite),
         cmocka_unit_test(test_qtensor_refuses_bad_requests),
         cmocka_unit_test(test_qtensor_outlier_tensor_vs_block),
