@@ -4,8 +4,9 @@
  *  - GGML formats, which llama.cpp runs and GGUF stores: F32, F16, BF16,
  *    Q8_0 (quantlab's "INT8"), Q4_0 ("INT4"), Q4_1, Q5_0 (and Q5_1). Their facts
  *    (block size, bytes per block, quantizer) come from type_traits().
- *  - Teaching formats, which show *why* the real ones look as they do: INT8, INT4,
- *    INT3 or INT2 codes with one scale per tensor, per row or per block of
+ *  - Teaching formats, which show *why* the real ones look as they do: codes of 2
+ *    to 8 bits (the lessons use INT8, INT4, INT3, INT2) with one scale per tensor,
+ *    per row or per block of
  *    16/32/64/128 values, symmetric (scale only) or asymmetric (scale + zero point).
  *    They live in memory only (GGUF cannot store them).
  *

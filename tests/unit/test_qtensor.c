@@ -442,6 +442,29 @@ static void test_qtensor_tiny_blocks(void **state) {
     }
 }
 
+/* Scales beyond FP16's largest value, 65504. INT8 per tensor on {1e7, -1e7, 1000, 0}:
+ * s = 1e7/127 = 78740 saturates at 65504, so +-1e7 / 65504 = +-152.7 clamp to
+ * +-127 -> +-127 * 65504 = +-8319008 (error 1.68e6, shown, not hidden), and
+ * 1000 / 65504 = 0.015 -> 0. Q8_0 keeps ggml's behaviour: d = 78740 is inf in
+ * FP16, so the block decodes to inf (127 * inf) and NaN (0 * inf). */
+static void test_qtensor_scale_beyond_fp16(void **state) {
+    (void)state;
+    float w[32] = {1e7f, -1e7f, 1000.0f, 0.0f};
+    QTensor q;
+    quantize_ok(&q, w, 1, 4, format_teach(8, GRAN_TENSOR, 0, false), NULL);
+    assert_true(q.scales[0] == 65504.0f);
+    assert_int_equal(q.codes[0], 127);
+    assert_int_equal(q.codes[1], -127);
+    assert_int_equal(q.codes[2], 0);
+    assert_true(q.dequant[0] == 8319008.0f && q.dequant[1] == -8319008.0f);
+    assert_true(q.dequant[2] == 0.0f && q.dequant[3] == 0.0f);
+    qtensor_free(&q);
+    quantize_ok(&q, w, 1, 32, FORMAT_INT8, NULL);
+    assert_true(isinf(q.dequant[0]) && q.dequant[0] > 0);
+    assert_true(isnan(q.dequant[3]));
+    qtensor_free(&q);
+}
+
 static void expect_refused(const float *w, int64_t rows, int64_t cols, Pool *pool,
                            const char *needle) {
     QTensor q;
@@ -782,6 +805,7 @@ int main(void) {
         cmocka_unit_test(test_qtensor_ggml_padding_and_budget),
         cmocka_unit_test(test_qtensor_all_zero),
         cmocka_unit_test(test_qtensor_tiny_blocks),
+        cmocka_unit_test(test_qtensor_scale_beyond_fp16),
         cmocka_unit_test(test_qtensor_refuses_non_finite),
         cmocka_unit_test(test_qtensor_refuses_bad_requests),
         cmocka_unit_test(test_qtensor_outlier_tensor_vs_block),
