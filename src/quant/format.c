@@ -34,8 +34,8 @@ Format format_teach(int bits, Granularity gran, int block, bool asymmetric) {
     f.gran = (uint8_t)gran;
     /* Only block granularity has a block size; keeping it 0 otherwise makes equal
      * formats compare equal byte for byte. */
-    f.block = gran == GRAN_BLOCK ? (uint16_t)(block < 0 ? 0 : block > UINT16_MAX ? UINT16_MAX : block)
-                                 : 0;
+    if (gran == GRAN_BLOCK)
+        f.block = (uint16_t)(block < 0 ? 0 : block > UINT16_MAX ? UINT16_MAX : block);
     f.asym = asymmetric ? 1 : 0;
     return f;
 }

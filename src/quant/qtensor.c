@@ -79,8 +79,8 @@ static void teach_params(int bits, bool asym, float mn, float mx, float *scale, 
  *   symmetric:  q = round(clamp(x / s, -qmax, qmax)),          w~ = q * s
  *   asymmetric: r = round(clamp(x / s, -z, qmax - z)), q = r + z, w~ = (q - z) * s
  * The clamp happens in float, before the conversion to an integer. A zero scale
- * (an all-zero group, or one whose scale underflows FP16) gives codes 0 (q = z
- * when asymmetric, i.e. value 0) without dividing by zero. */
+ * (an all-zero group, or one whose scale underflows FP16; teach_params gives it
+ * z = 0) gives codes 0 and values 0 without dividing by zero. */
 static void teach_code(const float *x, int64_t n, int bits, bool asym, float s, int32_t z,
                        int16_t *codes, float *deq) {
     if (s == 0.0f) {
@@ -119,12 +119,12 @@ static void range_of(const float *x, int64_t n, float *mn, float *mx) {
 
 typedef struct Job {
     QTensor *q;
-    const float *w;
-    int64_t n;               /* rows * cols */
+    const float *w;           /* (rows, cols) the input */
+    int64_t n;                /* rows * cols */
     const TypeTraits *traits; /* GGML formats */
-    float *scratch;          /* (n_tasks, cols_padded) GGML padding scratch */
-    float *part_lo, *part_hi; /* (n_tasks) per-task ranges / first bad index */
-    int64_t *part_bad;
+    float *scratch;           /* (n_tasks, cols_padded) GGML padding scratch */
+    float *part_lo, *part_hi; /* (n_tasks) per-task min and max (per-tensor scale) */
+    int64_t *part_bad;        /* (n_tasks) first non-finite index, or -1 */
 } Job;
 
 static void rows_of(const QTensor *q, int task, int n_tasks, int64_t *begin, int64_t *end) {

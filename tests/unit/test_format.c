@@ -176,7 +176,8 @@ static void test_format_supported_and_keys(void **state) {
             assert_int_equal(format_key(all[i]) == format_key(all[j]), i == j);
         }
     /* the block argument is ignored unless the granularity is per block */
-    assert_true(format_equal(format_teach(4, GRAN_ROW, 64, true), format_teach(4, GRAN_ROW, 0, true)));
+    assert_true(
+        format_equal(format_teach(4, GRAN_ROW, 64, true), format_teach(4, GRAN_ROW, 0, true)));
     Format a = format_teach(4, GRAN_ROW, 64, true), b = parse_ok("int4-row-asym");
     assert_int_equal(memcmp(&a, &b, sizeof a), 0); /* "formats compare with memcmp" */
 }

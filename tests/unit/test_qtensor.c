@@ -602,7 +602,8 @@ static void test_qtensor_threaded_same_as_single(void **state) {
     float *w = make_test_matrix(R, C, 99);
     Pool *pool = pool_new(2);
     const Format fs[] = {FORMAT_INT4, format_ggml(GGML_TYPE_Q5_1),
-                         format_teach(4, GRAN_TENSOR, 0, true), format_teach(3, GRAN_BLOCK, 64, false),
+                         format_teach(4, GRAN_TENSOR, 0, true),
+                         format_teach(3, GRAN_BLOCK, 64, false),
                          format_teach(8, GRAN_ROW, 0, true)};
     for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
         QTensor a, b;
