@@ -4,21 +4,40 @@
  *  - GGML formats, which llama.cpp runs and GGUF stores: F32, F16, BF16,
  *    Q8_0 (quantlab's "INT8"), Q4_0 ("INT4"), Q4_1, Q5_0 (and Q5_1). Their facts
  *    (block size, bytes per block, quantizer) come from type_traits().
- *  - Teaching formats, which show *why* the real ones look as they do: INT8, INT4,
- *    INT3 or INT2 codes with one scale per tensor, per row or per block of
+ *  - Teaching formats, which show *why* the real ones look as they do: codes of 2
+ *    to 8 bits (the lessons use INT8, INT4, INT3, INT2) with one scale per tensor,
+ *    per row or per block of
  *    16/32/64/128 values, symmetric (scale only) or asymmetric (scale + zero point).
  *    They live in memory only (GGUF cannot store them).
  *
  * Bits per weight are counted honestly: codes, scales (FP16, 16 bits each), zero
  * points (as many bits as the codes) and the zero padding of a row whose length
  * is not a multiple of the block size are all included.
+ *   GGML:     rows * ceil(cols / block) * bytes_per_block   (Q4_0 on 172 columns:
+ *             6 blocks = 108 bytes a row = 5.02 bits/weight, not 4.5)
+ *   teaching: ceil((rows * cols_padded * b + groups * (16 + (asym ? b : 0))) / 8)
+ *             bytes: codes, scales and zero points packed in one bit stream per
+ *             tensor, rounded up to whole bytes once. groups = 1 per tensor,
+ *             rows per row, rows * ceil(cols / block) per block.
  *
- * Teaching format conventions (documented in the README as well):
- *   symmetric  q in [-(2^(b-1)-1), 2^(b-1)-1], s = max|w| / (2^(b-1)-1), w~ = q*s
- *              (INT2 symmetric has just the levels -s, 0, +s)
- *   asymmetric q in [0, 2^b-1], s = (max-min) / (2^b-1), z = round(-min/s) clamped
- *              to [0, 2^b-1], w~ = (q - z) * s
- *   Codes round to nearest (roundf, halves away from zero).
+ * Teaching format conventions (documented in the README as well). For each group
+ * (the tensor, a row, or a block of a row) with values w:
+ *   symmetric  qmax = 2^(b-1)-1, s = max|w| / qmax, q = round(clamp(w/s, -qmax, qmax)),
+ *              w~ = q*s   (INT2 symmetric has just the levels -s, 0, +s)
+ *   asymmetric qmax = 2^b-1, lo = min(min w, 0), hi = max(max w, 0),
+ *              s = (hi-lo) / qmax, z = clamp(round(-lo/s), 0, qmax),
+ *              q = z + round(clamp(w/s, -z, qmax-z)) in [0, qmax], w~ = (q - z) * s
+ *              The range is widened to include 0 (as PyTorch, TFLite and ONNX do):
+ *              zero is then exactly representable and z always fits in b bits.
+ *              Without it a group of only positive (or only negative) values would
+ *              need z outside [0, qmax], and clamping z would clamp whole groups.
+ *   s is computed in float from the group's min/max and rounded to FP16 (nearest
+ *   even; a scale beyond FP16's range saturates at 65504) BEFORE z and the codes
+ *   are computed, so the scale used is the scale stored. A group whose scale is
+ *   0 (all zeros, or a scale below FP16's smallest subnormal) has codes 0 (z = 0)
+ *   and decodes to 0. Codes round to nearest (roundf, halves away from zero).
+ *   The last block of a row shorter than `block` is padded for storage (counted in
+ *   the bytes) but its scale comes from its real values only.
  */
 #ifndef QL_QUANT_FORMAT_H
 #define QL_QUANT_FORMAT_H

@@ -31,19 +31,36 @@ typedef struct QTensor {
     size_t row_bytes;
     void *blocks;
 
-    /* Teaching formats: codes and their groups. */
-    int8_t *codes;        /* (rows, cols) integer codes */
+    /* Teaching formats: codes and their groups (NULL / 0 for GGML formats, whose
+     * blocks hold their own scales). Group g covers, per granularity:
+     *   tensor: every value (g = 0);  row: row g;
+     *   block:  row g / per_row, columns [(g % per_row) * block, ... + block) cut at
+     *           cols, with per_row = ceil(cols / block).                          */
+    int16_t *codes;       /* (rows, cols) integer codes as stored: symmetric in
+                             [-qmax, qmax], asymmetric in [0, 2^b - 1] (int16: INT8
+                             asymmetric codes reach 255) */
     int64_t group_size;   /* values per group (a block, a row, or the whole tensor) */
     int64_t n_groups;
-    float *scales;        /* (n_groups) */
+    float *scales;        /* (n_groups) the FP16 scale as stored, widened to float */
     int32_t *zeros;       /* (n_groups) zero points; NULL when symmetric */
 
-    float *dequant;       /* (rows, cols) the values the stored form decodes to */
+    float *dequant;       /* (rows, cols) the values the stored form decodes to (the
+                             padding of a short last block is dropped) */
 } QTensor;
 
-/* Quantizes w (rows x cols floats, row-major) into format f. Refuses non-finite
- * weights (ST_FORMAT, naming the first bad index) and unsupported formats
- * (ST_UNSUPPORTED). `pool` may be NULL. On error *q is empty (qtensor_free-safe). */
+/* Quantizes w (rows x cols floats, row-major) into format f; *q owns what it
+ * allocates until qtensor_free. Refuses non-finite weights (ST_FORMAT, naming the
+ * first bad index, its row and column), unsupported formats (ST_UNSUPPORTED), an
+ * empty shape (ST_USAGE), an impossible size (ST_LIMIT) and reports ST_NOMEM.
+ * `pool` may be NULL; it is used when rows * cols >= 65536.
+ *
+ * GGML formats: each row is padded with zeros to whole blocks and quantized with
+ * type_traits()->from_float; dequant is to_float of those blocks, padding dropped.
+ * Like ggml, a scale beyond FP16's range is stored as inf (F16 of a value beyond
+ * 65504 is inf too), so dequant may then hold inf or NaN: Q8_0 needs max|w| per
+ * block below about 127 * 65504, Q4_0 below 8 * 65504.
+ * F32 "quantization" copies the floats (blocks and dequant hold the same values).
+ * On error *q is empty (qtensor_free-safe). */
 Status qtensor_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, Format f,
                         Pool *pool, Error *err);
 void qtensor_free(QTensor *q);
