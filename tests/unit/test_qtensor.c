@@ -1,7 +1,7 @@
 /* test_qtensor.c — quantizing matrices: codes worked out by hand, error budgets
  * derived in the comments and re-checked in double precision group by group,
  * padding, refusal of non-finite weights, and bit-exactness with llama.cpp's own
- * files (../shared/reference, skipped when absent). */
+ * files (copies in tests/data). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -713,9 +713,12 @@ static const RefTensor *ref_find(const RefFile *f, const char *name) {
     return NULL;
 }
 
+/* llama.cpp's files, copied into tests/data (see its README). */
 static const char *ref_dir(void) {
-    const char *d = getenv("QUANTLAB_REFERENCE");
-    return d ? d : "../shared/reference";
+    static char dir[4096];
+    const char *root = getenv("QUANTLAB_DATA");
+    snprintf(dir, sizeof dir, "%s/tests/data", root && *root ? root : ".");
+    return dir;
 }
 
 /* Every tensor llama.cpp quantized in stories260K-<type>.gguf is byte for byte what
@@ -727,11 +730,8 @@ static void test_qtensor_matches_llama_cpp_files(void **state) {
     (void)state;
     char path[512];
     RefFile f32;
-    snprintf(path, sizeof path, "%s/gguf/stories260K-f32.gguf", ref_dir());
-    if (!ref_open(&f32, path)) {
-        print_message("skipped: %s not found (set QUANTLAB_REFERENCE)\n", path);
-        skip();
-    }
+    snprintf(path, sizeof path, "%s/stories260K-f32.gguf", ref_dir());
+    if (!ref_open(&f32, path)) fail_msg("%s is missing", path);
     static const struct {
         const char *file;
         uint32_t type;
@@ -743,7 +743,7 @@ static void test_qtensor_matches_llama_cpp_files(void **state) {
     };
     for (size_t k = 0; k < sizeof refs / sizeof refs[0]; k++) {
         RefFile qf;
-        snprintf(path, sizeof path, "%s/gguf/stories260K-%s.gguf", ref_dir(), refs[k].file);
+        snprintf(path, sizeof path, "%s/stories260K-%s.gguf", ref_dir(), refs[k].file);
         assert_true(ref_open(&qf, path));
         int matched = 0;
         for (int i = 0; i < qf.n; i++) {
