@@ -34,9 +34,11 @@ static char *trim(char *s) {
     return s;
 }
 
-static Status parse_line(PlanRules *r, char *line, int lineno, const char *name, Error *err) {
+static Status parse_line(PlanRules *r, char *line, int lineno, const char *name, bool *entry,
+                         Error *err) {
     char *s = trim(line);
     if (*s == '\0' || *s == '#') return ST_OK;
+    *entry = true;
     char *eq = strrchr(s, '=');
     if (!eq || eq == s)
         return error_set(err, ST_USAGE, "%s:%d: expected PATTERN=FORMAT, e.g. attn_v=q8_0", name, lineno);
@@ -103,23 +105,18 @@ Status plan_rules_parse(PlanRules *r, const char *text, size_t len, const char *
         char line[PLAN_MAX_LINE];
         memcpy(line, text + pos, n);
         line[n] = '\0';
-        int before = r->n_rules;
-        Format dflt_before = r->dflt;
-        Status st = parse_line(r, line, lineno, name, err);
+        bool entry = false;
+        Status st = parse_line(r, line, lineno, name, &entry, err);
         if (st != ST_OK) {
             plan_rules_free(r);
             return st;
         }
-        n_entries += r->n_rules != before || !format_equal(r->dflt, dflt_before);
+        n_entries += entry;
         pos += n + 1;
     }
     if (n_entries == 0) {
-        const char *t = text;
-        while (t < text + len && (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')) t++;
-        if (t == text + len || *t == '#') {
-            plan_rules_free(r);
-            return error_set(err, ST_FORMAT, "%s: the plan has no rules (lines like default=q4_0)", name);
-        }
+        plan_rules_free(r);
+        return error_set(err, ST_FORMAT, "%s: the plan has no rules (lines like default=q4_0)", name);
     }
     return ST_OK;
 }
@@ -380,4 +377,10 @@ double plan_bytes_export(const Plan *p, const Model *m, Format fallback) {
         total += tensor_bytes(t, plan_exports_as_is(t, p->fmt[i]) ? p->fmt[i] : fallback);
     }
     return total;
+}
+
+void plan_apply_export_fallback(Plan *p, const Model *m, Format fallback) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (plan_is_quantizable(&m->tensors[i]) && !plan_exports_as_is(&m->tensors[i], p->fmt[i]))
+            p->fmt[i] = fallback;
 }

@@ -98,4 +98,9 @@ bool plan_exports_as_is(const ModelTensor *t, Format f);
  * of blocks) are written in `fallback` (F16 or F32). */
 double plan_bytes_export(const Plan *p, const Model *m, Format fallback);
 
+/* Turns p into the plan an export actually writes: every tensor a GGUF cannot
+ * hold in its planned format gets `fallback`. Running this plan in memory gives
+ * exactly what the exported file gives. */
+void plan_apply_export_fallback(Plan *p, const Model *m, Format fallback);
+
 #endif
