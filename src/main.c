@@ -15,6 +15,9 @@ const Command COMMANDS[] = {
     {"info", cmd_info, "list a model file: hyper-parameters, tensors, types, sizes"},
     {"generate", cmd_generate, "write a story with the model (greedy or sampled)"},
     {"convert", cmd_convert, "turn a llama2.c checkpoint into a GGUF file"},
+    {"quantize", cmd_quantize, "write the model under a plan as a GGUF file llama.cpp loads"},
+    {"stats", cmd_stats, "what a plan does to each tensor: sizes, errors, histograms"},
+    {"plan", cmd_plan, "print or save a plan (presets, one type, or a plan file)"},
     {NULL, NULL, NULL},
 };
 

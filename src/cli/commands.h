@@ -20,5 +20,8 @@ extern const Command COMMANDS[];
 Status cmd_info(int argc, char **argv, Error *err);
 Status cmd_generate(int argc, char **argv, Error *err);
 Status cmd_convert(int argc, char **argv, Error *err);
+Status cmd_quantize(int argc, char **argv, Error *err);
+Status cmd_stats(int argc, char **argv, Error *err);
+Status cmd_plan(int argc, char **argv, Error *err);
 
 #endif

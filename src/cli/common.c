@@ -2,6 +2,7 @@
 #include "cli/common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/datadir.h"
@@ -50,5 +51,51 @@ Status cli_check_output(const char *out, const char *input, bool force, Error *e
     if (file_is_dir(out)) return error_set(err, ST_USAGE, "%s: is a directory; give a file name", out);
     if (!force && file_exists(out))
         return error_set(err, ST_USAGE, "%s: already exists (add --force to replace it)", out);
+    return ST_OK;
+}
+
+Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *desc, size_t size,
+                Error *err) {
+    const char *file = cli_str(a, "plan", NULL);
+    const char *type = cli_str(a, "type", NULL);
+    const char *preset = cli_str(a, "preset", NULL);
+    *given = (file != NULL) + (type != NULL) + (preset != NULL) > 0;
+    if ((file != NULL) + (type != NULL) + (preset != NULL) > 1)
+        return error_set(err, ST_USAGE, "quantlab %s: give only one of --plan, --type and --preset", a->cmd);
+    snprintf(desc, size, "f32");
+    if (type) {
+        Format f;
+        Status st = format_parse(type, &f, err);
+        if (st != ST_OK) return st;
+        if (!format_is_supported(f))
+            return error_set(err, ST_USAGE, "quantlab %s: quantlab cannot produce '%s' weights", a->cmd, type);
+        format_name(f, desc, size);
+        return plan_init(p, m, f, err);
+    }
+    if (preset) {
+        int id = plan_preset_from_name(preset);
+        if (id < 0)
+            return error_set(err, ST_USAGE,
+                             "quantlab %s: unknown preset '%s' (fp32 fp16 int8 int4 int4-keep-edges q4_k_m-like as-stored)",
+                             a->cmd, preset);
+        snprintf(desc, size, "preset %s", preset);
+        return plan_preset(p, m, (PlanPreset)id, err);
+    }
+    Status st = plan_init(p, m, FORMAT_FP32, err);
+    if (st != ST_OK || !file) return st;
+    char *text = NULL;
+    size_t len = 0;
+    PlanRules r;
+    if ((st = file_read_all(file, 1 << 20, &text, &len, err)) == ST_OK &&
+        (st = plan_rules_parse(&r, text, len, file, err)) == ST_OK) {
+        st = plan_apply_rules(p, m, &r, file, err);
+        plan_rules_free(&r);
+    }
+    free(text);
+    if (st != ST_OK) {
+        plan_free(p);
+        return st;
+    }
+    snprintf(desc, size, "plan %s", file_basename(file));
     return ST_OK;
 }

@@ -9,6 +9,7 @@
 #include "base/pool.h"
 #include "cli/args.h"
 #include "model/model.h"
+#include "model/plan.h"
 
 #define CLI_OPT_MODEL \
     {"model", 'm', "FILE", "model: a GGUF file or a llama2.c .bin (default: the bundled stories260K)"}
@@ -16,6 +17,11 @@
     {"tokenizer", 0, "FILE", "tokenizer of a llama2.c .bin (default: tok512.bin or tokenizer.bin beside it)"}
 #define CLI_OPT_THREADS {"threads", 0, "N", "threads for matrix products (default: one per core)"}
 #define CLI_OPT_HELP {"help", 'h', NULL, "show this help"}
+
+#define CLI_OPT_PLAN {"plan", 0, "FILE", "a plan file: PATTERN=FORMAT lines, as llama-quantize's --tensor-type"}
+#define CLI_OPT_TYPE {"type", 0, "FORMAT", "one format for every matrix: f32 f16 bf16 q8_0 (int8) q4_0 (int4) q4_1 q5_0 q5_1 int3-b64 ..."}
+#define CLI_OPT_PRESET \
+    {"preset", 0, "NAME", "a preset plan: fp32 fp16 int8 int4 int4-keep-edges q4_k_m-like as-stored"}
 
 /* The bundled model's path relative to the data directory. */
 #define CLI_BUNDLED_MODEL "assets/stories260K.gguf"
@@ -32,6 +38,12 @@ Status cli_threads(const CliArgs *a, int *n, Error *err);
 
 /* A pool of --threads threads (NULL pool when 1). */
 Status cli_make_pool(const CliArgs *a, Pool **pool, int *n_threads, Error *err);
+
+/* The plan named by --plan / --type / --preset (at most one). With none, *given
+ * is false and the plan is all F32. desc gets a short description ("q4_0",
+ * "plan my.plan", "preset int4-keep-edges"). */
+Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *desc, size_t size,
+                Error *err);
 
 /* Refuses to write over the input model or (without --force) an existing file. */
 Status cli_check_output(const char *out, const char *input, bool force, Error *err);

@@ -358,6 +358,14 @@ double plan_bytes(const Plan *p, const Model *m) {
     return total;
 }
 
+double plan_bits_per_weight(const Plan *p, const Model *m) {
+    return m->n_params ? plan_bytes(p, m) * 8.0 / (double)m->n_params : 0.0;
+}
+
+double plan_projected_bytes(double bits_per_weight, double n_weights) {
+    return bits_per_weight * n_weights / 8.0;
+}
+
 double plan_bytes_f32(const Model *m) {
     double total = 0;
     for (int i = 0; i < m->n_tensors; i++)

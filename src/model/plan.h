@@ -86,6 +86,13 @@ int plan_preset_from_name(const char *name);
 
 /* Honest in-memory bytes of all tensors under the plan (padding, scales included). */
 double plan_bytes(const Plan *p, const Model *m);
+/* Average bits per weight of the plan: plan_bytes * 8 / weights. */
+double plan_bits_per_weight(const Plan *p, const Model *m);
+
+/* What a model of n_weights weights would take at this many bits per weight, in
+ * bytes (7e9 weights at 4.5 bits: 3.94 GB). Pure arithmetic, said so on screen. */
+double plan_projected_bytes(double bits_per_weight, double n_weights);
+
 /* Bytes of the same tensors at F32. */
 double plan_bytes_f32(const Model *m);
 

@@ -199,6 +199,50 @@ static void test_cli_convert_never_overwrites(void **state) {
     free(want);
 }
 
+
+/* quantize → a GGUF that reads back and tells the same story as llama.cpp's Q4_0
+ * file (reference greedy-q4_0 text: "...outside in the sun. One day, she found a
+ * small box of paper on the ground..."); it lists the tensors it had to keep in
+ * F16; stats and plan describe the same plan. */
+static void test_cli_quantize_stats_plan(void **state) {
+    (void)state;
+    ProcResult r = run("quantize", "--type", "int4", "-o", tmp("q4.gguf"), NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(proc_count_lines(r.out), 6); /* 5 ffn_down notes + the summary */
+    assert_non_null(strstr(r.out, "blk.4.ffn_down.weight: written as f16"));
+    proc_result_free(&r);
+    r = run("generate", "-m", tmp("q4.gguf"), "-p", "Once upon a time", "-n", "60", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "outside in the sun. One day, she found a small box of paper on the ground."));
+    proc_result_free(&r);
+    r = run("info", tmp("q4.gguf"), NULL);
+    assert_non_null(strstr(r.out, "q4_0"));
+    proc_result_free(&r);
+    expect_error(run("quantize", "--type", "q9_0", "-o", tmp("x.gguf"), NULL), 2, "unknown format 'q9_0'");
+    expect_error(run("quantize", "-o", tmp("x.gguf"), NULL), 2, "--type");
+    expect_error(run("quantize", "--type", "int4", "--preset", "int8", "-o", tmp("x.gguf"), NULL), 2, "only one");
+    expect_error(run("quantize", "--type", "int4", "-o", proc_data_path("assets/stories260K.gguf"), NULL), 2,
+                 "input model");
+
+    /* plan: a preset written to a file, then used by stats */
+    r = run("plan", "--preset", "int4-keep-edges", "-o", tmp("edges.plan"), NULL);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    char *text = proc_read_file(tmp("edges.plan"), NULL);
+    assert_non_null(strstr(text, "default=q4_0"));
+    assert_non_null(strstr(text, "=q8_0"));
+    free(text);
+    r = run("stats", "--plan", tmp("edges.plan"), NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "7-billion-weight model"));
+    proc_result_free(&r);
+    write_file(tmp("bad.plan"), "default=q4_0\nattn_v=q9_0\n", 25);
+    expect_error(run("stats", "--plan", tmp("bad.plan"), NULL), 2, "bad.plan:2: unknown format");
+    write_file(tmp("bin.plan"), "\x7f" "ELF\0\0\0", 7);
+    expect_error(run("stats", "--plan", tmp("bin.plan"), NULL), 1, "bin.plan");
+    expect_error(run("stats", "--hist", "no.such.tensor", NULL), 2, "no.such.tensor");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_version_and_help),
@@ -207,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_cli_bad_files_exit_1_with_one_line),
         cmocka_unit_test(test_cli_info_lists_tensors_and_totals),
         cmocka_unit_test(test_cli_convert_never_overwrites),
+        cmocka_unit_test(test_cli_quantize_stats_plan),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
