@@ -47,7 +47,7 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 VTERM_CFLAGS  := $(shell $(PKG_CONFIG) --cflags vterm 2>/dev/null)
 VTERM_LIBS    := $(shell $(PKG_CONFIG) --libs vterm 2>/dev/null)
 
-CORE_SRC := $(sort $(wildcard src/base/*.c src/quant/*.c src/gguf/*.c src/model/*.c src/lesson/*.c))
+CORE_SRC := $(sort $(wildcard src/base/*.c src/quant/*.c src/gguf/*.c src/model/*.c src/session/*.c src/lesson/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 TUI_SRC  := $(sort $(wildcard src/tui/*.c))
 PLOT_SRC := $(sort $(wildcard src/plot/*.c))

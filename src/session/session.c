@@ -1,0 +1,734 @@
+/* session.c — see session.h. */
+#include "session/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/datadir.h"
+#include "base/file.h"
+#include "model/export.h"
+#include "model/generate.h"
+#include "quant/types.h"
+
+/* Tensors at most this big get their statistics on the interface thread: a few
+ * milliseconds at most, so a toggle redraws at once. Bigger ones go to the worker. */
+enum { SESSION_SYNC_STATS_MAX = 1 << 18 };
+/* Predictions used by a sensitivity scan (one pass per tensor). */
+enum { SESSION_SENS_TOKENS = 2048 };
+
+#define EVAL_TEXT "assets/eval.txt"
+
+/* ------------------------------------------------------------ lifetime */
+
+static void free_history(Format **stack, int *n) {
+    for (int i = 0; i < *n; i++) free(stack[i]);
+    *n = 0;
+}
+
+static void reset_measurements(Session *s) {
+    memset(&s->quality, 0, sizeof s->quality);
+    memset(&s->speed, 0, sizeof s->speed);
+    memset(&s->compare, 0, sizeof s->compare);
+    free(s->sens.items);
+    memset(&s->sens, 0, sizeof s->sens);
+    s->n_frontier = 0;
+}
+
+/* Everything that belongs to the model: dropped before switching models. */
+static void release_model(Session *s) {
+    if (s->worker) {
+        worker_cancel_all(s->worker);
+        worker_wait_idle(s->worker);
+        worker_poll(s->worker, s);
+    }
+    reset_measurements(s);
+    free_history(s->undo, &s->n_undo);
+    free_history(s->redo, &s->n_redo);
+    evalset_free(&s->eval_set);
+    s->eval_set_ready = false;
+    free(s->stats);
+    s->stats = NULL;
+    plan_free(&s->plan);
+    qcache_delete(s->cache);
+    s->cache = NULL;
+    model_close(s->model);
+    s->model = NULL;
+    free(s->model_path);
+    s->model_path = NULL;
+}
+
+static Status attach_model(Session *s, Model *m, const char *path, Error *err) {
+    s->model = m;
+    s->model_path = malloc(strlen(path) + 1);
+    s->cache = qcache_new(m, NULL);
+    s->stats = calloc((size_t)m->n_tensors + 1, sizeof *s->stats);
+    if (!s->model_path || !s->cache || !s->stats) return error_set(err, ST_NOMEM, "out of memory");
+    strcpy(s->model_path, path);
+    Status st = plan_init(&s->plan, m, FORMAT_FP32, err);
+    if (st != ST_OK) return st;
+    snprintf(s->plan_label, sizeof s->plan_label, "%s", plan_preset_label(PRESET_FP32));
+    s->saved_hash = session_plan_hash(&s->plan);
+    s->generation++;
+    return ST_OK;
+}
+
+Status session_open(Session **out, const char *model_path, const char *tokenizer_path, int threads,
+                    Error *err) {
+    *out = NULL;
+    Session *s = calloc(1, sizeof *s);
+    if (!s) return error_set(err, ST_NOMEM, "out of memory");
+    s->threads = threads > 0 ? threads : pool_cpu_count();
+    Model *m = NULL;
+    Status st = model_open(&m, model_path, tokenizer_path, err);
+    if (st == ST_OK) st = attach_model(s, m, model_path, err);
+    else m = NULL;
+    if (st == ST_OK && !(s->worker = worker_new(s->threads)))
+        st = error_set(err, ST_NOMEM, "cannot start the background thread");
+    if (st != ST_OK) {
+        if (!s->model) model_close(m);
+        session_close(s);
+        return st;
+    }
+    datadir_find(EVAL_TEXT, s->eval_path, sizeof s->eval_path);
+    *out = s;
+    return ST_OK;
+}
+
+void session_close(Session *s) {
+    if (!s) return;
+    release_model(s);
+    worker_delete(s->worker, s);
+    free(s);
+}
+
+Status session_switch_model(Session *s, const char *path, const char *tokenizer_path, Error *err) {
+    Model *m = NULL;
+    Status st = model_open(&m, path, tokenizer_path, err);
+    if (st != ST_OK) return st; /* the current model stays */
+    release_model(s);
+    st = attach_model(s, m, path, err);
+    if (st != ST_OK) { /* out of memory half-way: leave an empty but safe session */
+        release_model(s);
+        return st;
+    }
+    return ST_OK;
+}
+
+/* ------------------------------------------------------------- the plan */
+
+uint64_t session_plan_hash(const Plan *p) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over the format keys */
+    for (int i = 0; i < p->n_tensors; i++) {
+        uint32_t k = format_key(p->fmt[i]);
+        for (int b = 0; b < 4; b++) {
+            h ^= (k >> (8 * b)) & 0xff;
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+bool session_plan_dirty(const Session *s) {
+    return s->model && session_plan_hash(&s->plan) != s->saved_hash;
+}
+
+static Format *snapshot(const Session *s) {
+    Format *f = malloc(((size_t)s->plan.n_tensors + 1) * sizeof *f);
+    if (f) memcpy(f, s->plan.fmt, (size_t)s->plan.n_tensors * sizeof *f);
+    return f;
+}
+
+static void push(Format **stack, int *n, Format *f) {
+    if (!f) return;
+    if (*n == SESSION_UNDO_MAX) { /* forget the oldest step */
+        free(stack[0]);
+        memmove(stack, stack + 1, (SESSION_UNDO_MAX - 1) * sizeof *stack);
+        (*n)--;
+    }
+    stack[(*n)++] = f;
+}
+
+/* What depends on the plan: per-tensor statistics of changed tensors, and the
+ * jobs measuring the old plan (their results would be stale on arrival). */
+static void plan_changed(Session *s, const Format *before) {
+    for (int i = 0; i < s->plan.n_tensors; i++)
+        if (!before || !format_equal(before[i], s->plan.fmt[i])) s->stats[i].valid = false;
+    worker_cancel(s->worker, JOB_QUALITY);
+    worker_cancel(s->worker, JOB_SPEED);
+    worker_cancel(s->worker, JOB_COMPARE);
+    s->generation++;
+}
+
+/* Applies `next` (n_tensors formats) as a new undoable step; false when nothing changes. */
+static bool commit_plan(Session *s, const Format *next, const char *label) {
+    if (memcmp(next, s->plan.fmt, (size_t)s->plan.n_tensors * sizeof *next) == 0) return false;
+    Format *before = snapshot(s);
+    if (!before) return false;
+    push(s->undo, &s->n_undo, before);
+    free_history(s->redo, &s->n_redo);
+    memcpy(s->plan.fmt, next, (size_t)s->plan.n_tensors * sizeof *next);
+    snprintf(s->plan_label, sizeof s->plan_label, "%s", label);
+    plan_changed(s, before);
+    return true;
+}
+
+static bool set_where(Session *s, int tensor, int layer, Format f) {
+    Format *next = snapshot(s);
+    if (!next) return false;
+    for (int i = 0; i < s->model->n_tensors; i++) {
+        const ModelTensor *t = &s->model->tensors[i];
+        if (!plan_is_quantizable(t)) continue;
+        if ((tensor >= 0 && i == tensor) || (layer >= 0 && t->layer == layer) || (tensor < 0 && layer < 0))
+            next[i] = f;
+    }
+    bool changed = commit_plan(s, next, "edited");
+    free(next);
+    return changed;
+}
+
+bool session_set_format(Session *s, int tensor, Format f) {
+    if (tensor < 0 || tensor >= s->model->n_tensors || !plan_is_quantizable(&s->model->tensors[tensor]))
+        return false;
+    return set_where(s, tensor, -1, f);
+}
+
+bool session_set_format_layer(Session *s, int layer, Format f) {
+    return layer >= 0 && set_where(s, -1, layer, f);
+}
+
+bool session_set_format_all(Session *s, Format f) {
+    return set_where(s, -1, -1, f);
+}
+
+Status session_apply_preset(Session *s, PlanPreset preset, Error *err) {
+    Plan p;
+    Status st = plan_preset(&p, s->model, preset, err);
+    if (st != ST_OK) return st;
+    commit_plan(s, p.fmt, plan_preset_label(preset));
+    snprintf(s->plan_label, sizeof s->plan_label, "%s", plan_preset_label(preset));
+    plan_free(&p);
+    return ST_OK;
+}
+
+static bool step_history(Session *s, Format **from, int *n_from, Format **to, int *n_to) {
+    if (*n_from == 0) return false;
+    Format *cur = snapshot(s);
+    if (!cur) return false;
+    Format *prev = from[--(*n_from)];
+    push(to, n_to, cur);
+    memcpy(s->plan.fmt, prev, (size_t)s->plan.n_tensors * sizeof *prev);
+    plan_changed(s, cur);
+    free(prev);
+    snprintf(s->plan_label, sizeof s->plan_label, "edited");
+    return true;
+}
+
+bool session_undo(Session *s) {
+    return step_history(s, s->undo, &s->n_undo, s->redo, &s->n_redo);
+}
+
+bool session_redo(Session *s) {
+    return step_history(s, s->redo, &s->n_redo, s->undo, &s->n_undo);
+}
+
+Status session_save_plan(Session *s, const char *path, Error *err) {
+    if (file_same(path, s->model_path))
+        return error_set(err, ST_USAGE, "%s: that is the model; quantlab never writes over it", path);
+    char *text = NULL;
+    Status st = plan_to_text(&s->plan, s->model, &text, err);
+    if (st == ST_OK) st = atomic_file_write(path, text, strlen(text), err);
+    free(text);
+    if (st == ST_OK) {
+        s->saved_hash = session_plan_hash(&s->plan);
+        snprintf(s->plan_label, sizeof s->plan_label, "%s", file_basename(path));
+        s->generation++;
+    }
+    return st;
+}
+
+Status session_load_plan(Session *s, const char *path, Error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    PlanRules r;
+    Plan p = {0};
+    Status st = file_read_all(path, 1 << 20, &text, &len, err);
+    if (st == ST_OK) st = plan_rules_parse(&r, text, len, path, err);
+    free(text);
+    if (st != ST_OK) return st;
+    if ((st = plan_init(&p, s->model, FORMAT_FP32, err)) == ST_OK &&
+        (st = plan_apply_rules(&p, s->model, &r, path, err)) == ST_OK) {
+        commit_plan(s, p.fmt, file_basename(path));
+        snprintf(s->plan_label, sizeof s->plan_label, "%s", file_basename(path));
+        s->saved_hash = session_plan_hash(&s->plan);
+    }
+    plan_rules_free(&r);
+    plan_free(&p);
+    return st;
+}
+
+Format session_ladder_step(Format f, int direction) {
+    static const uint32_t ladder[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+    const int n = (int)(sizeof ladder / sizeof ladder[0]);
+    int pos = -1;
+    if (f.kind == FORMAT_GGML)
+        for (int i = 0; i < n; i++)
+            if (ladder[i] == f.type) pos = i;
+    if (pos < 0) { /* off the ladder: place it by its bits per weight */
+        double bits = format_bits_per_weight(f, 1, 256);
+        pos = bits > 16 ? 0 : bits > 8.5 ? 1 : bits > 4.5 ? 2 : 3;
+        if ((direction < 0 && bits > format_bits_per_weight(format_ggml(ladder[pos]), 1, 256)) ||
+            (direction > 0 && bits < format_bits_per_weight(format_ggml(ladder[pos]), 1, 256)))
+            return format_ggml(ladder[pos]);
+    }
+    pos += direction < 0 ? 1 : -1; /* "fewer bits" moves down the list */
+    if (pos < 0) pos = 0;
+    if (pos >= n) pos = n - 1;
+    return format_ggml(ladder[pos]);
+}
+
+/* ----------------------------------------------------------- statistics */
+
+static void compute_stats(Session *s, int i, Format f, Pool *pool, TensorStatsEntry *e) {
+    const ModelTensor *t = &s->model->tensors[i];
+    const QTensor *q;
+    Error err;
+    memset(e, 0, sizeof *e);
+    if (qcache_get(s->cache, i, f, &q, &err) != ST_OK) {
+        snprintf(s->message, sizeof s->message, "%s", err.msg);
+        return;
+    }
+    stats_compute(t->f32, q->dequant, t->n_elements, pool, &e->st);
+    e->fmt = f;
+    e->bytes = q->bytes;
+    e->valid = true;
+}
+
+typedef struct StatsJob {
+    Session *s;
+    int n;
+    int *tensors;
+    Format *fmts;
+    TensorStatsEntry *out;
+} StatsJob;
+
+static Status stats_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    StatsJob *j = ctx;
+    (void)err;
+    for (int k = 0; k < j->n; k++) {
+        if (!progress_update(progress, (double)k / j->n, j->s->model->tensors[j->tensors[k]].name))
+            return ST_CANCELLED;
+        compute_stats(j->s, j->tensors[k], j->fmts[k], pool, &j->out[k]);
+    }
+    return ST_OK;
+}
+
+static void stats_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    StatsJob *j = ctx;
+    (void)err;
+    if (st == ST_OK)
+        for (int k = 0; k < j->n; k++) { /* only if the plan still wants that format */
+            int i = j->tensors[k];
+            if (j->out[k].valid && format_equal(s->plan.fmt[i], j->fmts[k])) s->stats[i] = j->out[k];
+        }
+    s->generation++;
+    free(j->tensors);
+    free(j->fmts);
+    free(j->out);
+    free(j);
+}
+
+static void queue_big_stats(Session *s) {
+    double progress;
+    if (worker_busy(s->worker, JOB_STATS, &progress, NULL, 0)) return;
+    StatsJob *j = calloc(1, sizeof *j);
+    if (!j) return;
+    int n_max = s->model->n_tensors;
+    j->s = s;
+    j->tensors = malloc((size_t)n_max * sizeof *j->tensors);
+    j->fmts = malloc((size_t)n_max * sizeof *j->fmts);
+    j->out = calloc((size_t)n_max, sizeof *j->out);
+    for (int i = 0; j->tensors && j->fmts && i < n_max; i++) {
+        const ModelTensor *t = &s->model->tensors[i];
+        if (!t->f32 || s->stats[i].valid || t->n_elements <= SESSION_SYNC_STATS_MAX) continue;
+        j->tensors[j->n] = i;
+        j->fmts[j->n] = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
+        j->n++;
+    }
+    if (j->n == 0 || !j->out || !worker_submit(s->worker, JOB_STATS, "statistics", stats_run, stats_done, j)) {
+        free(j->tensors);
+        free(j->fmts);
+        free(j->out);
+        free(j);
+    }
+}
+
+bool session_tensor_stats(Session *s, int i, TensorStatsEntry *out) {
+    const ModelTensor *t = &s->model->tensors[i];
+    if (!t->f32) return false;
+    Format f = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
+    if (!s->stats[i].valid || !format_equal(s->stats[i].fmt, f)) {
+        s->stats[i].valid = false;
+        if (t->n_elements > SESSION_SYNC_STATS_MAX) {
+            queue_big_stats(s);
+            return false;
+        }
+        compute_stats(s, i, f, NULL, &s->stats[i]);
+        if (!s->stats[i].valid) return false;
+    }
+    *out = s->stats[i];
+    return true;
+}
+
+double session_plan_bytes(const Session *s) {
+    return plan_bytes(&s->plan, s->model);
+}
+
+double session_plan_bits(const Session *s) {
+    return plan_bits_per_weight(&s->plan, s->model);
+}
+
+/* ------------------------------------------------------------ measuring */
+
+static Status ensure_eval_set(Session *s, Error *err) {
+    if (s->eval_set_ready) return ST_OK;
+    if (!s->eval_path[0])
+        return error_set(err, ST_IO, "the evaluation text %s is missing", EVAL_TEXT);
+    char *text = NULL;
+    size_t len = 0;
+    Status st = file_read_all(s->eval_path, 16u << 20, &text, &len, err);
+    if (st == ST_OK)
+        st = evalset_from_text(&s->eval_set, s->model, text, len, s->eval_path, EVAL_LLAMA2C, 0, 0, err);
+    free(text);
+    if (st == ST_OK) s->eval_set_ready = true;
+    return st;
+}
+
+/* A job's own copy of the plan, so edits during the job cannot touch it. */
+typedef struct MeasureJob {
+    Session *s;
+    Plan plan;
+    uint64_t hash;
+    QualityResult quality;
+    double tps_fp32, tps_plan;
+    bool native;
+    int n_tokens;
+    SensitivityItem *items;
+    int n_items;
+    Format target;
+    SensitivityUnit unit;
+    CompareState compare;
+    char path[1024];
+    Format fallback;
+    ExportReport report;
+} MeasureJob;
+
+static MeasureJob *measure_job_new(Session *s) {
+    MeasureJob *j = calloc(1, sizeof *j);
+    Error err;
+    if (!j) return NULL;
+    if (plan_copy(&j->plan, &s->plan, &err) != ST_OK) {
+        free(j);
+        return NULL;
+    }
+    j->s = s;
+    j->hash = session_plan_hash(&s->plan);
+    return j;
+}
+
+static void measure_job_free(MeasureJob *j) {
+    if (!j) return;
+    plan_free(&j->plan);
+    free(j->items);
+    free(j);
+}
+
+static void submit(Session *s, int kind, const char *label, JobRun run, JobDone done, MeasureJob *j) {
+    if (!j) return;
+    if (!worker_submit(s->worker, kind, label, run, done, j)) measure_job_free(j);
+}
+
+static void note_failure(Session *s, Status st, const Error *err) {
+    if (st != ST_OK && st != ST_CANCELLED) snprintf(s->message, sizeof s->message, "%s", err->msg);
+}
+
+static Status quality_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    MeasureJob *j = ctx;
+    Weights base = {0}, plan = {0};
+    Status st = weights_init_f32(&base, j->s->model, err);
+    if (st == ST_OK) st = weights_init_plan(&plan, j->s->model, &j->plan, j->s->cache, err);
+    if (st == ST_OK) st = eval_quality(&base, &plan, &j->s->eval_set, pool, progress, &j->quality, err);
+    weights_free(&plan);
+    weights_free(&base);
+    return st;
+}
+
+static void add_frontier(Session *s, const MeasureJob *j) {
+    int k = 0;
+    while (k < s->n_frontier && s->frontier[k].plan_hash != j->hash) k++;
+    if (k == s->n_frontier) {
+        if (s->n_frontier == SESSION_FRONTIER_MAX) { /* keep the newest */
+            memmove(s->frontier, s->frontier + 1, (SESSION_FRONTIER_MAX - 1) * sizeof *s->frontier);
+            k = SESSION_FRONTIER_MAX - 1;
+        } else {
+            s->n_frontier++;
+        }
+    }
+    FrontierPoint *f = &s->frontier[k];
+    f->plan_hash = j->hash;
+    f->bytes = plan_bytes(&j->plan, s->model);
+    f->bits_per_weight = plan_bits_per_weight(&j->plan, s->model);
+    f->kl_mean = j->quality.kl_mean;
+    f->ppl = j->quality.ppl_plan;
+    f->top1 = j->quality.top1_agree;
+    snprintf(f->label, sizeof f->label, "%s", j->hash == session_plan_hash(&s->plan) ? s->plan_label : "plan");
+}
+
+static void quality_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    MeasureJob *j = ctx;
+    if (st == ST_OK) {
+        s->quality.valid = true;
+        s->quality.plan_hash = j->hash;
+        s->quality.r = j->quality;
+        s->quality.error[0] = '\0';
+        add_frontier(s, j);
+    } else if (st != ST_CANCELLED) {
+        snprintf(s->quality.error, sizeof s->quality.error, "%s", err->msg);
+    }
+    note_failure(s, st, err);
+    s->generation++;
+    measure_job_free(j);
+}
+
+void session_request_quality(Session *s) {
+    Error err;
+    if (ensure_eval_set(s, &err) != ST_OK) {
+        snprintf(s->quality.error, sizeof s->quality.error, "%s", err.msg);
+        snprintf(s->message, sizeof s->message, "%s", err.msg);
+        return;
+    }
+    submit(s, JOB_QUALITY, "measuring quality", quality_run, quality_done, measure_job_new(s));
+}
+
+static bool plan_runs_natively(Session *s, const Plan *p) {
+    for (int i = 0; i < s->model->n_tensors; i++) {
+        if (!plan_is_quantizable(&s->model->tensors[i])) continue;
+        const QTensor *q;
+        Error err;
+        if (qcache_get(s->cache, i, p->fmt[i], &q, &err) != ST_OK || !qtensor_runs_natively(q)) return false;
+    }
+    return true;
+}
+
+static Status speed_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    MeasureJob *j = ctx;
+    Weights base = {0}, plan = {0};
+    Status st = weights_init_f32(&base, j->s->model, err);
+    if (st == ST_OK) st = weights_init_plan(&plan, j->s->model, &j->plan, j->s->cache, err);
+    if (st == ST_OK && progress_update(progress, 0.0, "FP32 speed"))
+        st = eval_speed(&base, pool, j->n_tokens, &j->tps_fp32, err);
+    if (st == ST_OK && progress_update(progress, 0.5, "plan speed"))
+        st = eval_speed(&plan, pool, j->n_tokens, &j->tps_plan, err);
+    if (st == ST_OK && progress_cancelled(progress)) st = ST_CANCELLED;
+    if (st == ST_OK) j->native = plan_runs_natively(j->s, &j->plan);
+    weights_free(&plan);
+    weights_free(&base);
+    return st;
+}
+
+static void speed_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    MeasureJob *j = ctx;
+    if (st == ST_OK) {
+        s->speed.valid = true;
+        s->speed.plan_hash = j->hash;
+        s->speed.tps_fp32 = j->tps_fp32;
+        s->speed.tps_plan = j->tps_plan;
+        s->speed.plan_native = j->native;
+        s->speed.threads = s->threads;
+    }
+    note_failure(s, st, err);
+    s->generation++;
+    measure_job_free(j);
+}
+
+void session_request_speed(Session *s, int n_tokens) {
+    MeasureJob *j = measure_job_new(s);
+    if (!j) return;
+    int ctx = s->model->cfg.context_length;
+    j->n_tokens = n_tokens < ctx ? n_tokens : ctx;
+    if (j->n_tokens < 2) j->n_tokens = 2;
+    submit(s, JOB_SPEED, "measuring speed", speed_run, speed_done, j);
+}
+
+typedef struct ColumnCtx {
+    GenColumn *col;
+} ColumnCtx;
+
+static bool column_add(void *ctx, const GenerateStep *step) {
+    GenColumn *c = ((ColumnCtx *)ctx)->col;
+    if (c->n > SESSION_COMPARE_MAX) return false;
+    c->ids[c->n] = step->token;
+    c->probs[c->n] = step->prob;
+    c->n++;
+    return true;
+}
+
+static Status generate_column(const Weights *w, Pool *pool, const int *prompt, int n_prompt,
+                              const CompareState *cfg, GenColumn *out, Error *err) {
+    RunState rs;
+    Sampler smp;
+    memset(out, 0, sizeof *out);
+    int positions = n_prompt - 1 + cfg->n_new;
+    Status st = runstate_init(&rs, &w->model->cfg, positions > 0 ? positions : 1, pool, err);
+    if (st != ST_OK) return st;
+    st = sampler_init(&smp, w->model->cfg.vocab_size, cfg->sampled ? 1.0f : 0.0f, 0.9f, cfg->seed, err);
+    if (st == ST_OK) {
+        GenerateStats gs;
+        ColumnCtx cc = {out};
+        st = generate_run(w, &rs, &smp, prompt, n_prompt, cfg->n_new, column_add, &cc, &gs, err);
+        out->tps = gs.seconds > 0 ? (gs.n_prompt - 1 + gs.n_generated) / gs.seconds : 0;
+        sampler_free(&smp);
+    }
+    runstate_free(&rs);
+    return st;
+}
+
+static Status compare_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    MeasureJob *j = ctx;
+    CompareState *c = &j->compare;
+    const Model *m = j->s->model;
+    int *prompt = NULL, n_prompt = 0;
+    Status st = tokenizer_encode(&m->tok, c->prompt, strlen(c->prompt), true, false, &prompt, &n_prompt, err);
+    if (st == ST_OK && n_prompt > SESSION_COMPARE_MAX / 2)
+        st = error_set(err, ST_USAGE, "the prompt is %d tokens; keep it under %d", n_prompt, SESSION_COMPARE_MAX / 2);
+    int max_new = SESSION_COMPARE_MAX - n_prompt;
+    if (c->n_new > max_new) c->n_new = max_new;
+    Weights base = {0}, plan = {0};
+    if (st == ST_OK) st = weights_init_f32(&base, m, err);
+    if (st == ST_OK) st = weights_init_plan(&plan, m, &j->plan, j->s->cache, err);
+    if (st == ST_OK && progress_update(progress, 0.0, "FP32 writes"))
+        st = generate_column(&base, pool, prompt, n_prompt, c, &c->fp32, err);
+    if (st == ST_OK && progress_update(progress, 0.5, "the plan writes"))
+        st = generate_column(&plan, pool, prompt, n_prompt, c, &c->plan, err);
+    if (st == ST_OK && progress_cancelled(progress)) st = ST_CANCELLED;
+    if (st == ST_OK) {
+        c->first_diff = -1;
+        int n = c->fp32.n < c->plan.n ? c->fp32.n : c->plan.n;
+        for (int i = 0; i < n && c->first_diff < 0; i++)
+            if (c->fp32.ids[i] != c->plan.ids[i]) c->first_diff = i;
+        if (c->first_diff < 0 && c->fp32.n != c->plan.n) c->first_diff = n;
+        c->valid = true;
+        c->plan_hash = j->hash;
+    }
+    weights_free(&plan);
+    weights_free(&base);
+    free(prompt);
+    return st;
+}
+
+static void compare_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    MeasureJob *j = ctx;
+    if (st == ST_OK) s->compare = j->compare;
+    note_failure(s, st, err);
+    s->generation++;
+    measure_job_free(j);
+}
+
+void session_request_compare(Session *s, const char *prompt, bool sampled, uint64_t seed, int n_new) {
+    MeasureJob *j = measure_job_new(s);
+    if (!j) return;
+    snprintf(j->compare.prompt, sizeof j->compare.prompt, "%s", prompt);
+    j->compare.sampled = sampled;
+    j->compare.seed = seed;
+    j->compare.n_new = n_new;
+    submit(s, JOB_COMPARE, "writing both stories", compare_run, compare_done, j);
+}
+
+static Status sens_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    MeasureJob *j = ctx;
+    EvalSet small;
+    char *text = NULL;
+    size_t len = 0;
+    Status st = file_read_all(j->s->eval_path, 16u << 20, &text, &len, err);
+    if (st == ST_OK)
+        st = evalset_from_text(&small, j->s->model, text, len, j->s->eval_path, EVAL_LLAMA2C, 0,
+                               SESSION_SENS_TOKENS, err);
+    free(text);
+    if (st != ST_OK) return st;
+    st = eval_sensitivity(j->s->model, j->s->cache, j->target, j->unit, &small, pool, progress, &j->items,
+                          &j->n_items, err);
+    evalset_free(&small);
+    return st;
+}
+
+static void sens_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    MeasureJob *j = ctx;
+    if (st == ST_OK) {
+        free(s->sens.items);
+        s->sens.items = j->items;
+        s->sens.n = j->n_items;
+        s->sens.target = j->target;
+        s->sens.unit = j->unit;
+        s->sens.valid = true;
+        j->items = NULL;
+    }
+    note_failure(s, st, err);
+    s->generation++;
+    measure_job_free(j);
+}
+
+void session_request_sensitivity(Session *s, Format target, SensitivityUnit unit) {
+    if (!s->eval_path[0]) {
+        snprintf(s->message, sizeof s->message, "the evaluation text %s is missing", EVAL_TEXT);
+        return;
+    }
+    MeasureJob *j = measure_job_new(s);
+    if (!j) return;
+    j->target = target;
+    j->unit = unit;
+    submit(s, JOB_SENS, "sensitivity scan", sens_run, sens_done, j);
+}
+
+static Status export_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    MeasureJob *j = ctx;
+    (void)pool;
+    (void)progress;
+    return model_export_gguf(j->s->model, &j->plan, j->s->cache, j->fallback, j->path, &j->report, err);
+}
+
+static void export_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    MeasureJob *j = ctx;
+    if (st == ST_OK)
+        snprintf(s->message, sizeof s->message, "wrote %.300s (%d tensors%s)", j->path, j->report.n_tensors,
+                 j->report.n_fallback ? ", some kept in F16: their rows are not whole blocks" : "");
+    note_failure(s, st, err);
+    s->generation++;
+    measure_job_free(j);
+}
+
+void session_request_export(Session *s, const char *path, Format fallback) {
+    MeasureJob *j = measure_job_new(s);
+    if (!j) return;
+    snprintf(j->path, sizeof j->path, "%s", path);
+    j->fallback = fallback;
+    submit(s, JOB_EXPORT, "writing GGUF", export_run, export_done, j);
+}
+
+void session_cancel_jobs(Session *s) {
+    worker_cancel_all(s->worker);
+}
+
+int session_poll(Session *s) {
+    return worker_poll(s->worker, s);
+}
+
+bool session_job_progress(Session *s, SessionJobKind kind, double *progress, char *label,
+                          size_t label_size) {
+    return worker_busy(s->worker, kind, progress, label, label_size);
+}

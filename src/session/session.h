@@ -1,0 +1,177 @@
+/* session.h — one explorer session: a model, the plan being edited, its history,
+ * and everything measured about it, independent of any screen.
+ *
+ * The terminal interface (tui/) and the lesson engine (lesson/) are clients: the
+ * interface turns keys into session calls and draws session state; lessons check
+ * session state to see whether a learner did what a step asked. Long work runs on
+ * the session's worker thread; session_poll() (called by the interface loop)
+ * takes finished results in. Nothing here draws or prints.
+ *
+ * Every figure held here was measured by this program on this machine during
+ * this session; a figure computed for another plan is marked stale, never shown
+ * as current.
+ */
+#ifndef QL_SESSION_SESSION_H
+#define QL_SESSION_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "base/worker.h"
+#include "model/eval.h"
+#include "model/model.h"
+#include "model/plan.h"
+#include "model/qcache.h"
+#include "quant/stats.h"
+
+typedef enum SessionJobKind {
+    JOB_QUALITY = 1, /* perplexity / KL / top-1 of the plan against FP32 */
+    JOB_SPEED,       /* tokens/s of FP32 and of the plan */
+    JOB_COMPARE,     /* side-by-side generation */
+    JOB_SENS,        /* sensitivity scan */
+    JOB_STATS,       /* statistics of big tensors */
+    JOB_EXPORT       /* writing a GGUF */
+} SessionJobKind;
+
+enum { SESSION_UNDO_MAX = 256, SESSION_FRONTIER_MAX = 64, SESSION_COMPARE_MAX = 256,
+       SESSION_PROMPT_MAX = 256 };
+
+typedef struct TensorStatsEntry {
+    bool valid;
+    Format fmt;        /* the format these statistics describe */
+    WeightStats st;
+    double bytes;      /* honest bytes in that format */
+} TensorStatsEntry;
+
+typedef struct QualityState {
+    bool valid;
+    uint64_t plan_hash;     /* which plan it measured */
+    QualityResult r;
+    char error[ERROR_MSG_MAX]; /* last failure, shown once */
+} QualityState;
+
+typedef struct SpeedState {
+    bool valid;
+    uint64_t plan_hash;
+    double tps_fp32, tps_plan;
+    bool plan_native;       /* every matrix ran in its own format (not via floats) */
+    int threads;
+} SpeedState;
+
+typedef struct GenColumn {
+    int n;                        /* tokens, the BOS first */
+    int ids[SESSION_COMPARE_MAX + 1];
+    float probs[SESSION_COMPARE_MAX + 1]; /* the model's probability of each token */
+    double tps;
+} GenColumn;
+
+typedef struct CompareState {
+    bool valid;
+    uint64_t plan_hash;
+    char prompt[SESSION_PROMPT_MAX];
+    bool sampled;           /* false: greedy */
+    uint64_t seed;
+    int n_new;
+    GenColumn fp32, plan;
+    int first_diff;         /* index of the first differing token, -1 if none */
+} CompareState;
+
+typedef struct SensState {
+    bool valid;
+    Format target;
+    SensitivityUnit unit;
+    SensitivityItem *items; /* most sensitive first */
+    int n;
+} SensState;
+
+typedef struct FrontierPoint {
+    uint64_t plan_hash;
+    double bytes, bits_per_weight;
+    double kl_mean, ppl, top1;
+    char label[64];
+} FrontierPoint;
+
+typedef struct Session {
+    Model *model;
+    char *model_path;
+    Plan plan;
+    char plan_label[64];     /* "INT4 (Q4_0) everywhere", "edited", "my.plan" */
+    uint64_t saved_hash;     /* plan hash at the last save/load; dirty when different */
+    Format *undo[SESSION_UNDO_MAX];
+    int n_undo;
+    Format *redo[SESSION_UNDO_MAX];
+    int n_redo;
+    QuantCache *cache;
+    Worker *worker;
+    int threads;
+
+    TensorStatsEntry *stats; /* (n_tensors) for the current plan's format of each */
+    EvalSet eval_set;        /* the evaluation text, llama2.c protocol */
+    bool eval_set_ready;
+    char eval_path[1024];
+
+    QualityState quality;
+    SpeedState speed;
+    CompareState compare;
+    SensState sens;
+    FrontierPoint frontier[SESSION_FRONTIER_MAX];
+    int n_frontier;
+
+    char message[ERROR_MSG_MAX]; /* the last job error or note, for the status line */
+    unsigned generation;     /* bumped on every change worth a redraw */
+} Session;
+
+/* Opens a model into a new session with an all-F32 plan. On error *out is NULL
+ * and err says why (one line). threads 0 = cores. */
+Status session_open(Session **out, const char *model_path, const char *tokenizer_path, int threads,
+                    Error *err);
+/* Cancels jobs, waits for the worker, frees everything. */
+void session_close(Session *s);
+
+/* Replaces the model (file picker); on error the current model stays. */
+Status session_switch_model(Session *s, const char *path, const char *tokenizer_path, Error *err);
+
+/* ---- the plan ---- */
+uint64_t session_plan_hash(const Plan *p);
+bool session_plan_dirty(const Session *s);
+/* Each records an undo step (when something changes) and invalidates what
+ * depends on the plan. Non-quantizable tensors are left alone. */
+bool session_set_format(Session *s, int tensor, Format f);
+bool session_set_format_layer(Session *s, int layer, Format f);  /* a whole block */
+bool session_set_format_all(Session *s, Format f);
+Status session_apply_preset(Session *s, PlanPreset preset, Error *err);
+bool session_undo(Session *s);
+bool session_redo(Session *s);
+Status session_save_plan(Session *s, const char *path, Error *err);
+Status session_load_plan(Session *s, const char *path, Error *err);
+
+/* The next format up or down the learner's ladder FP32 > FP16 > INT8 > INT4
+ * (a format off the ladder moves to the nearest rung). */
+Format session_ladder_step(Format f, int direction);
+
+/* ---- figures ---- */
+/* Statistics of tensor i in its planned format: computed at once for small
+ * tensors; for big ones a JOB_STATS is queued and false returned until ready. */
+bool session_tensor_stats(Session *s, int i, TensorStatsEntry *out);
+/* Plan sizes (honest, padding and scales included). */
+double session_plan_bytes(const Session *s);
+double session_plan_bits(const Session *s);
+
+/* Starts (or restarts) background measurements of the current plan. */
+void session_request_quality(Session *s);
+void session_request_speed(Session *s, int n_tokens);
+void session_request_compare(Session *s, const char *prompt, bool sampled, uint64_t seed, int n_new);
+void session_request_sensitivity(Session *s, Format target, SensitivityUnit unit);
+void session_cancel_jobs(Session *s);
+/* Takes finished results in; returns how many jobs completed. */
+int session_poll(Session *s);
+/* Progress of a running job kind: false when none runs. */
+bool session_job_progress(Session *s, SessionJobKind kind, double *progress, char *label,
+                          size_t label_size);
+
+/* Exports the current plan to a GGUF (in the background; the result appears in
+ * s->message). */
+void session_request_export(Session *s, const char *path, Format fallback);
+
+#endif
