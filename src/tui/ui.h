@@ -1,0 +1,159 @@
+/* ui.h — the explorer's interface state, its screens, and the drawing helpers
+ * they share. The model, the plan and every measurement live in the Session
+ * (session/); App only remembers what the interface shows: which screen, which
+ * row, which popup, zoom levels. */
+#ifndef QL_TUI_UI_H
+#define QL_TUI_UI_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "session/session.h"
+#include "tui/keys.h"
+#include "tui/theme.h"
+#include "tui/tui.h"
+
+/* Flags a handler returns. */
+enum { UI_NONE = 0, UI_REDRAW = 1, UI_QUIT = 2, UI_HANDLED = 4 };
+
+enum { UI_MIN_COLS = 80, UI_MIN_ROWS = 24 };
+
+typedef struct Rect {
+    int y, x, h, w;
+} Rect;
+
+typedef enum ScreenId {
+    SCREEN_MODEL, SCREEN_LAYERS, SCREEN_HIST, SCREEN_COMPARE, SCREEN_QUALITY, SCREEN_LESSONS,
+    SCREEN_HELP, SCREEN_COUNT
+} ScreenId;
+
+typedef struct App App;
+
+/* A screen: a small table of functions (htop's Panel, ncdu's browser). Handlers
+ * return UI_* flags; only the main loop draws. */
+typedef struct Screen {
+    const char *title;     /* tab label */
+    unsigned key_mask;     /* SCR_* bit for the key table */
+    void (*enter)(App *a);
+    void (*draw)(App *a, Rect r);
+    int (*on_action)(App *a, Action act, int ch);
+    int (*on_click)(App *a, Rect r, int y, int x, bool double_click);
+    /* optional: a PNG of what the screen shows (ACT_EXPORT_PNG) */
+    int (*export_png)(App *a, const char *path, char *msg, size_t size);
+} Screen;
+
+extern const Screen *const SCREENS[SCREEN_COUNT];
+
+/* ---- popups: one at a time, drawn over the screen, keys go to them first ---- */
+typedef enum PopupKind { POPUP_NONE, POPUP_MENU, POPUP_CONFIRM, POPUP_INPUT, POPUP_MESSAGE } PopupKind;
+
+enum { POPUP_MAX_ITEMS = 64, POPUP_ITEM_LEN = 96 };
+
+typedef void (*PopupChoose)(App *a, int index, const char *text);
+
+typedef struct Popup {
+    PopupKind kind;
+    char title[128];
+    char items[POPUP_MAX_ITEMS][POPUP_ITEM_LEN];
+    int n_items, selected, scroll;
+    char input[512];
+    int cursor;
+    PopupChoose choose;       /* called with the item index (menu), 1 (yes), or the text (input) */
+    int tag;                  /* free for the opener */
+} Popup;
+
+/* ---- per-screen state ---- */
+typedef struct LayersView {
+    int sel;                  /* selected row */
+    int scroll;
+    bool expanded[1024];      /* per block */
+    bool init;
+} LayersView;
+
+typedef struct HistView {
+    int tensor;               /* selected tensor index */
+    double zoom;              /* 1 = whole range */
+    bool log_scale;
+    bool inspect;             /* block inspector open */
+    int64_t block;            /* inspected block (row-major group index) */
+} HistView;
+
+typedef struct CompareView {
+    char prompt[SESSION_PROMPT_MAX];
+    int starter;
+    bool sampled;
+    uint64_t seed;
+    uint64_t requested_hash;  /* plan hash the last request was for */
+    char requested_prompt[SESSION_PROMPT_MAX];
+    bool requested_sampled;
+    uint64_t requested_seed;
+} CompareView;
+
+typedef struct QualityView {
+    Format scan_target;
+    int scroll;
+    bool auto_eval;           /* measure automatically when the plan changes (small models) */
+    uint64_t requested_hash;
+} QualityView;
+
+struct App {
+    Session *s;
+    TuiOptions opt;
+    ScreenId screen;
+    ScreenId before_help;
+    bool quit;
+    bool mouse;
+    bool utf8;
+    int rows, cols;
+    Popup popup;
+    LayersView layers;
+    HistView hist;
+    CompareView cmp;
+    QualityView qual;
+    int help_scroll;
+    char status[512];         /* one line at the bottom: the last note or error */
+    bool status_is_error;
+    unsigned seen_generation; /* session generation last drawn */
+    double speed_requested_for; /* plan hash as double is not needed: see speed_hash */
+    uint64_t speed_hash;
+};
+
+/* ---- app.c ---- */
+void app_set_status(App *a, bool error, const char *fmt, ...) QL_PRINTF(3, 4);
+void app_switch_screen(App *a, ScreenId id);
+/* The tensor the Layers/Histogram screens point at (-1 if none). */
+int app_selected_tensor(App *a);
+void app_select_tensor(App *a, int tensor);
+/* Popups */
+void app_menu(App *a, const char *title, const char *const *items, int n, int selected, PopupChoose choose, int tag);
+void app_confirm(App *a, const char *question, PopupChoose choose, int tag);
+void app_input(App *a, const char *title, const char *initial, PopupChoose choose, int tag);
+void app_message(App *a, const char *title, const char *text);
+/* The format menu for a tensor (index) or a block (-1 - layer). */
+void app_format_menu(App *a, int target);
+
+/* ---- draw.c ---- */
+void draw_text(int y, int x, int max_w, ThemeRole role, const char *text);
+/* Prints formatted text clipped to max_w columns; returns columns used. */
+int draw_textf(int y, int x, int max_w, ThemeRole role, const char *fmt, ...) QL_PRINTF(5, 6);
+void draw_fill(int y, int x, int w, ThemeRole role, char c);
+void draw_box(Rect r, ThemeRole role, const char *title);
+/* A horizontal bar of `value / max` over w cells, with eighth-cell precision on
+ * UTF-8 terminals; `plan` picks the plan's glyph (shape differs from FP32's). */
+void draw_hbar(int y, int x, int w, double value, double max, ThemeRole role, bool plan);
+/* A progress bar with a label: "[#####.....] 45% label". */
+void draw_progress(int y, int x, int w, double fraction, const char *label);
+/* Display width of UTF-8 text as drawn (ASCII glyphs on a non-UTF-8 locale). */
+int draw_width(const char *text);
+/* Copies text into out so it shows safely: control bytes become spaces and, on
+ * a non-UTF-8 locale, non-ASCII characters become '?'. */
+void draw_sanitize(char *out, size_t size, const char *text, size_t len);
+bool draw_utf8(void);
+void draw_set_utf8(bool utf8);
+
+/* Number formatting shared by screens. */
+char *ui_fmt_count(char *buf, size_t size, double n);
+char *ui_fmt_bytes(char *buf, size_t size, double bytes);
+
+#endif
