@@ -85,11 +85,12 @@ static QL_AVX2 inline __m256i kx_nibbles(const uint8_t *qs) {
 
 /* 32 bits (little-endian, bit i = element i) -> 32 bytes, 0xFF where the bit is set. */
 static QL_AVX2 inline __m256i kx_bits(const uint8_t *qh) {
-    /* the 4 bytes into every 32-bit lane straight from memory, then byte i
-     * takes byte i/8 of them and keeps bit i%8 */
-    const __m256i b = _mm256_broadcastd_epi32(_mm_loadu_si32(qh));
+    /* the 4 bytes into every 32-bit lane (compilers make this one broadcast
+     * load), then byte i takes byte i/8 of them and keeps bit i%8 */
+    uint32_t b;
+    memcpy(&b, qh, sizeof b);
     const __m256i spread = _mm256_shuffle_epi8(
-        b,
+        _mm256_set1_epi32((int)b),
         _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
     const __m256i select = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
     return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
