@@ -620,6 +620,49 @@ static void test_kernels_q8_activation_error_is_bounded(void **state) {
                 }
 }
 
+/* The correction is real, not pedantry: a block where fp16 rounds the scale up
+ * (fp16(D) > D, by about half an fp16 ulp) and whose values all sit just past a
+ * rounding tie, at 126.51 D, so each becomes code 127 and is dequantized to
+ * 127 fp16(D): every value moves up by 0.49 D + 127 (fp16(D) - D) ~ 0.55 D, all
+ * in the same direction. With positive weights the errors add up, and the
+ * product misses by more than the textbook sum |w| d_x / 2 allows (34.3 against
+ * 32.0 here), while staying inside the bound of the test above (35.9). */
+static void test_kernels_q8_textbook_bound_misses_fp16_scale(void **state) {
+    (void)state;
+    const int64_t n = 128;
+    /* D = 1 + 0.51 * 2^-10: just past the midpoint between fp16 1 and 1 + 2^-10 */
+    const float amax = 127.0f * (1.0f + 0.51f * 0x1.0p-10f);
+    const float d = amax / 127;
+    const float d16 = half_to_f32(half_from_f32(d));
+    assert_true(d16 - d > 0.4f * 0x1.0p-10f); /* the construction holds */
+    float x[128], w[128];
+    for (int j = 0; j < n; j++) {
+        x[j] = j % 32 == 0 ? amax : 126.51f * d;
+        w[j] = 0.5f;
+    }
+    const KernelSet *sets[MAX_SETS];
+    const int n_sets = kernels_available(sets, MAX_SETS);
+    for (int s = 0; s < n_sets; s++) {
+        void *row = store_row(GGML_TYPE_Q8_0, w, n);
+        void *vec = prepare_vec(sets[s], GGML_TYPE_Q8_0, x, n);
+        float wd[128];
+        type_traits(GGML_TYPE_Q8_0)->to_float(row, wd, n);
+        double exact = 0.0, wsum = 0.0;
+        for (int j = 0; j < n; j++) {
+            exact += (double)wd[j] * x[j];
+            wsum += fabs(wd[j]);
+        }
+        const double rounding = 2.0 * (n / 32 + 10.0) * U * dot_magnitude(GGML_TYPE_Q8_0, row, vec, n);
+        const double textbook = wsum * d16 / 2 + rounding;
+        const double corrected = wsum * (d * (0.5 + 254 * U) + 127 * ((double)d16 - d)) + rounding;
+        const double err = fabs((double)sets[s]->row_dot[GGML_TYPE_Q8_0](row, vec, n) - exact);
+        if (!(err > textbook)) fail_msg("%s: error %.6g within the textbook bound %.6g", sets[s]->name, err, textbook);
+        if (!(err <= corrected)) fail_msg("%s: error %.6g past the corrected bound %.6g", sets[s]->name, err, corrected);
+        free(row);
+        free(vec);
+    }
+}
+
 /* -------------------------------------------------- activation quantizers */
 
 static void expect_quantizers_agree(const KernelSet *ks, const float *x, int64_t n, const char *what) {
@@ -934,6 +977,7 @@ int main(void) {
         cmocka_unit_test(test_kernels_simd_matches_scalar),
         cmocka_unit_test(test_kernels_scalar_matches_dequantized_reference),
         cmocka_unit_test(test_kernels_q8_activation_error_is_bounded),
+        cmocka_unit_test(test_kernels_q8_textbook_bound_misses_fp16_scale),
         cmocka_unit_test(test_kernels_quantizer_matches_reference_bytes),
         cmocka_unit_test(test_kernels_padding_contributes_zero),
         cmocka_unit_test(test_kernels_row_to_float_handles_padded_rows),
