@@ -11,7 +11,7 @@
  *     away from zero rebuilt from truncation; ggml's own AVX2 quantizer is not:
  *     it uses 127/amax and rounds ties to even);
  *   - integer kernels: identical integer sums per block, float totals in another
- *     order (8 lanes, 2 accumulators);
+ *     order (8 lanes x 4 accumulators);
  *   - float kernels: 4 x 8-lane FMA accumulators, so a different float order.
  */
 #include "quant/kernels.h"

@@ -419,9 +419,9 @@ static void test_kernels_checker_catches_broken_kernel(void **state) {
  * float rounding differs. Each result r satisfies |r - exact| <= k*U*M (M from
  * dot_magnitude): every term carries at most 2 roundings from forming it
  * (d_w*d_x, then *sum; or w*x) and at most nb + 8 from the additions on its way
- * into the total (a chain of nb block additions in the scalar kernel; nb/2 lane
- * FMAs, 1 accumulator add, 3 horizontal adds and the min-term add in the SIMD
- * ones). So |simd - scalar| <= 2*(nb + 10)*U*M for block types; for float types
+ * into the total (a chain of nb block additions in the scalar kernel; in the
+ * SIMD ones about nb/4 lane FMAs, 2 accumulator adds, 3 horizontal adds and the
+ * min-term adds). So |simd - scalar| <= 2*(nb + 10)*U*M for block types; for float types
  * the scalar chain has n products and n additions: 2*(n + 10)*U*M. This is an
  * honest bound, not "1 ulp of the result": where the terms cancel, the result
  * is small and both kernels may be many of its ulps apart. */
