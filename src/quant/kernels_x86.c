@@ -83,6 +83,12 @@ static QL_AVX2 inline __m256i kx_nibbles(const uint8_t *qs) {
     return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
 }
 
+/* Prefetches the `bytes` bytes that start 1 KB past p (a prefetch never faults,
+ * so running past the end of the matrix is harmless). */
+static QL_AVX2 inline void kx_prefetch_ahead(const void *p, size_t bytes) {
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + 1024 + off, _MM_HINT_T0);
+}
+
 /* 32 bits (little-endian, bit i = element i) -> 32 bytes, 0xFF where the bit is set. */
 static QL_AVX2 inline __m256i kx_bits(const uint8_t *qh) {
     /* the 4 bytes into every 32-bit lane (compilers make this one broadcast
