@@ -4,6 +4,7 @@
 #   make run        build (installing missing packages) and open the bundled model
 #   make test       build and run every test (installing missing packages)
 #   make check      the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-aarch64  kernel tests cross-built for AArch64, run under qemu-user
 #   make bench      speed figures measured on this machine (ratios from one run)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, assets and lessons
 #   make uninstall / make clean
@@ -68,7 +69,7 @@ else
 EXE := $(BUILD)/$(BIN)
 endif
 
-.PHONY: all run test check bench fuzz install uninstall clean deps deps-run deps-test tests
+.PHONY: all run test check check-aarch64 bench fuzz install uninstall clean deps deps-run deps-test tests
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -133,6 +134,11 @@ check: deps-test
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  QUANTLAB_BIN=build/san/$(BIN) sh tests/run-all.sh \
 	  $(UNIT_SRC:tests/unit/%.c=build/san/tests/%) $(E2E_SRC:tests/e2e/%.c=build/san/tests/%)
+
+# The kernel tests cross-built for AArch64 and run under qemu-user (checks the
+# NEON kernels on an x86 machine; skipped when the cross tools are missing).
+check-aarch64:
+	@BUILD=$(BUILD) sh tests/cross/aarch64.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/assets $(DESTDIR)$(DATADIR)/lessons

@@ -1,9 +1,12 @@
 /* matvec.h — matrix-vector products in a weight's own storage format.
  *
  * The forward pass calls matvec() for every weight matrix; the format of the
- * matrix picks the kernel through one table (matvec.c), never an if-chain in the
- * forward pass. Rows are spread over the thread pool when the product is large
- * enough to pay for the hand-off.
+ * matrix picks the kernel through one table (kernels.h), never an if-chain in the
+ * forward pass. Block formats run as llama.cpp runs them: x is quantized once per
+ * product to Q8_0 (or Q8_1) blocks and each row's dot product is integer
+ * arithmetic block by block. Rows are spread over the thread pool when the
+ * product is large enough to pay for the hand-off. QUANTLAB_NO_SIMD=1 in the
+ * environment runs the scalar reference kernels (see kernels.h).
  */
 #ifndef QL_QUANT_MATVEC_H
 #define QL_QUANT_MATVEC_H
@@ -14,7 +17,10 @@
 #include "base/pool.h"
 
 /* A weight matrix as the kernels see it: `rows` rows of `cols` values each, row r
- * starting at data + r * row_bytes, all in storage type `type` (a GgmlType). */
+ * starting at data + r * row_bytes, all in storage type `type` (a GgmlType).
+ * Block formats whose cols is not a multiple of the block size store each row
+ * padded with zero values to whole blocks: row_bytes is at least
+ * type_row_size(type, cols rounded up to the block); cols stays the logical length. */
 typedef struct MatView {
     uint32_t type;
     int64_t rows;
@@ -23,8 +29,10 @@ typedef struct MatView {
     const void *data;
 } MatView;
 
-/* out[r] = dot(row r of w, x) for every row. x has w->cols floats, out w->rows.
- * scratch holds matvec_scratch_bytes(w->cols) bytes (activation quantization). */
+/* out[r] = dot(row r of w, x) for every row. x has w->cols floats (never read
+ * past), out w->rows. scratch holds matvec_scratch_bytes(w->cols) bytes, any
+ * alignment: x's quantized blocks go there. The result does not depend on the
+ * pool: threads take whole rows. */
 void matvec(Pool *pool, float *out, const MatView *w, const float *x, void *scratch);
 
 /* Scratch bytes matvec needs for rows of `cols` values in any format. */
@@ -33,7 +41,8 @@ size_t matvec_scratch_bytes(int64_t cols);
 /* True when matvec has a kernel for this storage type. */
 int matvec_supports(uint32_t type);
 
-/* Copies row `r` of w into dst as floats (embedding lookups). */
+/* Copies row `r` of w into dst as floats (embedding lookups); dst receives
+ * exactly w->cols values, padded rows included. */
 void matview_row_to_float(const MatView *w, int64_t r, float *dst);
 
 #endif
