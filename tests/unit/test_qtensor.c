@@ -715,9 +715,9 @@ static const RefTensor *ref_find(const RefFile *f, const char *name) {
 
 /* llama.cpp's files, copied into tests/data (see its README). */
 static const char *ref_dir(void) {
-    static char dir[4096];
+    static char dir[1024];
     const char *root = getenv("QUANTLAB_DATA");
-    snprintf(dir, sizeof dir, "%s/tests/data", root && *root ? root : ".");
+    snprintf(dir, sizeof dir, "%.900s/tests/data", root && *root ? root : ".");
     return dir;
 }
 
@@ -728,7 +728,7 @@ static const char *ref_dir(void) {
  * double, hence 1e-8). */
 static void test_qtensor_matches_llama_cpp_files(void **state) {
     (void)state;
-    char path[512];
+    char path[2048];
     RefFile f32;
     snprintf(path, sizeof path, "%s/stories260K-f32.gguf", ref_dir());
     if (!ref_open(&f32, path)) fail_msg("%s is missing", path);
