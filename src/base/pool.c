@@ -1,4 +1,11 @@
-/* pool.c — see pool.h. pthreads + C11 atomics. */
+/* pool.c — see pool.h. pthreads + C11 atomics.
+ *
+ * Each pool_run publishes a job in one of two slots (alternating) and bumps the
+ * generation. A worker that sees a new generation enters that slot, checks the
+ * generation again (so it never reads a slot being refilled), takes tasks until
+ * none are left, and leaves. The caller waits only until every task is done, not
+ * for idle workers to wake up; before refilling a slot it waits for stragglers of
+ * the run two generations back to leave it, which in practice they long have. */
 #include "base/pool.h"
 
 #include <pthread.h>
@@ -7,39 +14,43 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-struct Pool {
-    int n_threads;           /* including the caller */
-    pthread_t *threads;      /* n_threads - 1 workers */
-    pthread_mutex_t mutex;
-    pthread_cond_t wake;
-    atomic_uint generation;  /* bumped by every pool_run */
-    atomic_int next_task;
-    atomic_int tasks_done;
-    atomic_int active;       /* workers still inside the current generation */
-    atomic_bool quit;
+typedef struct PoolJob {
     PoolFn fn;
     void *ctx;
     int n_tasks;
+    atomic_int next_task;
+    atomic_int tasks_done;
+    atomic_int inside; /* workers currently reading this slot */
+} PoolJob;
+
+struct Pool {
+    int n_threads;          /* including the caller */
+    pthread_t *threads;     /* n_threads - 1 workers */
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;
+    atomic_uint generation; /* bumped by every pool_run */
+    atomic_bool quit;
+    PoolJob jobs[2];        /* slot generation & 1 */
 };
 
-static void run_tasks(Pool *p) {
+static void run_tasks(PoolJob *j) {
     for (;;) {
-        int t = atomic_fetch_add_explicit(&p->next_task, 1, memory_order_relaxed);
-        if (t >= p->n_tasks) break;
-        p->fn(p->ctx, t, p->n_tasks);
-        atomic_fetch_add_explicit(&p->tasks_done, 1, memory_order_release);
+        int t = atomic_fetch_add_explicit(&j->next_task, 1, memory_order_relaxed);
+        if (t >= j->n_tasks) break;
+        j->fn(j->ctx, t, j->n_tasks);
+        atomic_fetch_add_explicit(&j->tasks_done, 1, memory_order_release);
     }
 }
 
 static void *worker_main(void *arg) {
     Pool *p = arg;
-    unsigned seen = 0;
+    unsigned seen = atomic_load(&p->generation);
     for (;;) {
         /* Spin a little for the next generation, then sleep on the condition. */
         unsigned gen = seen;
         for (int spin = 0; spin < 20000; spin++) {
             gen = atomic_load_explicit(&p->generation, memory_order_acquire);
-            if (gen != seen || atomic_load(&p->quit)) break;
+            if (gen != seen || atomic_load_explicit(&p->quit, memory_order_relaxed)) break;
         }
         if (gen == seen && !atomic_load(&p->quit)) {
             pthread_mutex_lock(&p->mutex);
@@ -49,8 +60,11 @@ static void *worker_main(void *arg) {
         }
         if (atomic_load(&p->quit)) break;
         seen = gen;
-        run_tasks(p);
-        atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
+        PoolJob *j = &p->jobs[gen & 1];
+        atomic_fetch_add_explicit(&j->inside, 1, memory_order_acq_rel);
+        /* Still the same run? Otherwise the slot may be refilled under us: skip it. */
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == gen) run_tasks(j);
+        atomic_fetch_sub_explicit(&j->inside, 1, memory_order_release);
     }
     return NULL;
 }
@@ -104,21 +118,22 @@ void pool_run(Pool *p, PoolFn fn, void *ctx, int n_tasks) {
         for (int t = 0; t < n_tasks; t++) fn(ctx, t, n_tasks);
         return;
     }
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n_tasks = n_tasks;
-    atomic_store_explicit(&p->next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->tasks_done, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->active, p->n_threads - 1, memory_order_relaxed);
+    unsigned gen = atomic_load_explicit(&p->generation, memory_order_relaxed) + 1;
+    PoolJob *j = &p->jobs[gen & 1];
+    while (atomic_load_explicit(&j->inside, memory_order_acquire) > 0) {
+        /* a straggler from two runs ago is still leaving this slot */
+    }
+    j->fn = fn;
+    j->ctx = ctx;
+    j->n_tasks = n_tasks;
+    atomic_store_explicit(&j->next_task, 0, memory_order_relaxed);
+    atomic_store_explicit(&j->tasks_done, 0, memory_order_relaxed);
     pthread_mutex_lock(&p->mutex);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    atomic_store_explicit(&p->generation, gen, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mutex);
-    run_tasks(p);
-    /* Wait until every task is done and every worker has left this generation,
-     * so the next pool_run cannot race with a straggler reading old fields. */
-    while (atomic_load_explicit(&p->tasks_done, memory_order_acquire) < n_tasks ||
-           atomic_load_explicit(&p->active, memory_order_acquire) > 0) {
+    run_tasks(j);
+    while (atomic_load_explicit(&j->tasks_done, memory_order_acquire) < n_tasks) {
     }
 }
 
