@@ -4,10 +4,13 @@
  * 2 a usage error (a wrong flag or argument). Every error is one line on stderr.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/datadir.h"
+#include "cli/args.h"
 #include "cli/commands.h"
+#include "tui/tui.h"
 
 #define QUANTLAB_VERSION "0.1.0"
 
@@ -21,6 +24,20 @@ const Command COMMANDS[] = {
     {NULL, NULL, NULL},
 };
 
+static const CliOption EXPLORER_OPTIONS[] = {
+    {"tokenizer", 0, "FILE", "tokenizer of a llama2.c .bin model"},
+    {"plan", 0, "FILE", "start with this plan"},
+    {"theme", 0, "NAME", "colours: default, contrast (for projectors) or mono"},
+    {"no-color", 0, NULL, "no colours (also when NO_COLOR is set)"},
+    {"no-mouse", 0, NULL, "ignore the mouse"},
+    {"models", 0, "DIR", "another directory for the open-file picker (o)"},
+    {"screen", 0, "NAME", "screen to start on: model, layers, histogram, compare, quality, lessons"},
+    {"threads", 0, "N", "threads for matrix products (default: one per core)"},
+    {"help", 'h', NULL, "show this help"},
+    {"version", 0, NULL, "print the version"},
+    {0},
+};
+
 static void print_help(FILE *fp) {
     fprintf(fp,
             "usage: quantlab [MODEL.gguf]          open the explorer\n"
@@ -31,9 +48,58 @@ static void print_help(FILE *fp) {
             "With no MODEL it opens the bundled stories260K model.\n"
             "\ncommands:\n");
     for (const Command *c = COMMANDS; c->name; c++) fprintf(fp, "  %-12s %s\n", c->name, c->summary);
-    fprintf(fp,
-            "\n  quantlab COMMAND --help   shows a command's options\n"
-            "  quantlab --version        prints the version\n");
+    fprintf(fp, "\n  quantlab COMMAND --help   shows a command's options\n\nexplorer options:\n");
+    for (const CliOption *o = EXPLORER_OPTIONS; o->name; o++) {
+        char left[48];
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(fp, "  %-24s %s\n", left, o->help);
+    }
+    fprintf(fp, "\nIn the explorer, ? shows every key. Exit status: 0 ok, 1 runtime error, 2 usage error.\n");
+}
+
+static int run_explorer(int argc, char **argv) {
+    CliArgs a;
+    Error err = {ST_OK, ""};
+    if (cli_parse(&a, "", EXPLORER_OPTIONS, argc, argv, &err) != ST_OK) {
+        fprintf(stderr, "quantlab: %s\n", err.msg + strlen("quantlab : "));
+        return 2;
+    }
+    if (cli_has(&a, "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (cli_has(&a, "version")) {
+        printf("quantlab %s\n", QUANTLAB_VERSION);
+        return 0;
+    }
+    if (a.n_pos > 1) {
+        fprintf(stderr, "quantlab: give one model file (or a command: see quantlab --help)\n");
+        return 2;
+    }
+    long threads = 0;
+    if (cli_int(&a, "threads", 1, 256, 0, &threads, &err) != ST_OK) {
+        fprintf(stderr, "quantlab: --threads wants a whole number from 1 to 256\n");
+        return 2;
+    }
+    const char *theme = cli_str(&a, "theme", NULL);
+    if (theme && strcmp(theme, "default") && strcmp(theme, "contrast") && strcmp(theme, "mono") &&
+        strcmp(theme, "high-contrast") && strcmp(theme, "projector") && strcmp(theme, "monochrome")) {
+        fprintf(stderr, "quantlab: unknown theme '%s' (default, contrast or mono)\n", theme);
+        return 2;
+    }
+    const char *no_color = getenv("NO_COLOR");
+    TuiOptions opt = {
+        .model_path = a.n_pos ? a.pos[0] : NULL,
+        .tokenizer_path = cli_str(&a, "tokenizer", NULL),
+        .plan_path = cli_str(&a, "plan", NULL),
+        .theme = theme,
+        .models_dir = cli_str(&a, "models", NULL),
+        .start_screen = cli_str(&a, "screen", NULL),
+        .no_color = cli_has(&a, "no-color") || (no_color && *no_color),
+        .no_mouse = cli_has(&a, "no-mouse"),
+        .threads = (int)threads,
+    };
+    return tui_main(&opt);
 }
 
 static int exit_code(Status st) {
@@ -60,11 +126,10 @@ int main(int argc, char **argv) {
             return exit_code(st);
         }
     }
-    /* The explorer comes with the TUI; until then say what is available. */
-    if (argc > 1 && argv[1][0] != '-' && strchr(argv[1], '.') == NULL) {
+    /* Not a command: a word without a dot or slash is most likely a mistyped one. */
+    if (argc > 1 && argv[1][0] != '-' && !strchr(argv[1], '.') && !strchr(argv[1], '/')) {
         fprintf(stderr, "quantlab: unknown command '%s' (see quantlab --help)\n", argv[1]);
         return 2;
     }
-    print_help(stderr);
-    return 2;
+    return run_explorer(argc, argv);
 }

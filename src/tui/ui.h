@@ -35,6 +35,8 @@ typedef struct App App;
 typedef struct Screen {
     const char *title;     /* tab label */
     unsigned key_mask;     /* SCR_* bit for the key table */
+    /* Called when the screen is shown and whenever the session changed (a new
+     * plan, a finished job): starts what the screen needs. Must be idempotent. */
     void (*enter)(App *a);
     void (*draw)(App *a, Rect r);
     int (*on_action)(App *a, Action act, int ch);
@@ -54,7 +56,7 @@ typedef void (*PopupChoose)(App *a, int index, const char *text);
 
 typedef struct Popup {
     PopupKind kind;
-    char title[128];
+    char title[512];
     char items[POPUP_MAX_ITEMS][POPUP_ITEM_LEN];
     int n_items, selected, scroll;
     char input[512];

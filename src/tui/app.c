@@ -1,0 +1,881 @@
+/* app.c — the explorer's main loop: terminal setup and restore, the frame
+ * (tabs, summary, status line, function-key bar), popups, global actions. */
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <dirent.h>
+#include <unistd.h>
+
+#include "base/datadir.h"
+#include "base/file.h"
+#include "quant/types.h"
+#include "tui/ui.h"
+
+extern const Screen SCREEN_MODEL_DEF, SCREEN_LAYERS_DEF, SCREEN_HIST_DEF, SCREEN_COMPARE_DEF,
+    SCREEN_QUALITY_DEF, SCREEN_LESSONS_DEF, SCREEN_HELP_DEF;
+
+const Screen *const SCREENS[SCREEN_COUNT] = {
+    &SCREEN_MODEL_DEF,   &SCREEN_LAYERS_DEF,  &SCREEN_HIST_DEF, &SCREEN_COMPARE_DEF,
+    &SCREEN_QUALITY_DEF, &SCREEN_LESSONS_DEF, &SCREEN_HELP_DEF,
+};
+
+/* ------------------------------------------------------ terminal restore */
+
+static volatile sig_atomic_t got_signal;
+static bool curses_active;
+static struct termios saved_tio;
+static bool have_saved_tio;
+static char restore_seq[256]; /* what a crashing process writes to give the terminal back */
+
+static void restore_terminal_now(void) {
+    if (!curses_active) return;
+    curses_active = false;
+    endwin();
+}
+
+static void on_quit_signal(int sig) {
+    got_signal = sig;
+}
+
+static void on_fatal_signal(int sig) {
+    /* Only async-signal-safe calls: put the terminal back, then die as usual. */
+    if (curses_active) {
+        ssize_t n = write(STDOUT_FILENO, restore_seq, strlen(restore_seq));
+        (void)n;
+        if (have_saved_tio) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void build_restore_seq(void) {
+    const char *caps[] = {"sgr0", "cnorm", "rmcup"};
+    restore_seq[0] = '\0';
+    strcat(restore_seq, "\033[?1000l\033[?1002l\033[?1006l"); /* mouse reporting off */
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        const char *s = tigetstr((char *)caps[i]);
+        if (s && s != (char *)-1 && strlen(restore_seq) + strlen(s) + 2 < sizeof restore_seq)
+            strcat(restore_seq, s);
+    }
+    strcat(restore_seq, "\r\n");
+}
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_quit_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
+    sigaction(SIGILL, &sa, NULL);
+    sigaction(SIGABRT, &sa, NULL);
+}
+
+/* ---------------------------------------------------------------- status */
+
+void app_set_status(App *a, bool error, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->status, sizeof a->status, fmt, ap);
+    va_end(ap);
+    a->status_is_error = error;
+}
+
+/* ----------------------------------------------------------------- screens */
+
+void app_switch_screen(App *a, ScreenId id) {
+    if (id >= SCREEN_COUNT) return;
+    if (id == SCREEN_HELP && a->screen != SCREEN_HELP) a->before_help = a->screen;
+    a->screen = id;
+    if (SCREENS[id]->enter) SCREENS[id]->enter(a);
+}
+
+int app_selected_tensor(App *a) {
+    return a->hist.tensor;
+}
+
+void app_select_tensor(App *a, int tensor) {
+    if (tensor >= 0 && tensor < a->s->model->n_tensors) a->hist.tensor = tensor;
+}
+
+/* ------------------------------------------------------------------ popups */
+
+void app_menu(App *a, const char *title, const char *const *items, int n, int selected,
+              PopupChoose choose, int tag) {
+    Popup *p = &a->popup;
+    memset(p, 0, sizeof *p);
+    p->kind = POPUP_MENU;
+    snprintf(p->title, sizeof p->title, "%s", title);
+    p->n_items = n < POPUP_MAX_ITEMS ? n : POPUP_MAX_ITEMS;
+    for (int i = 0; i < p->n_items; i++) snprintf(p->items[i], sizeof p->items[i], "%s", items[i]);
+    p->selected = selected >= 0 && selected < p->n_items ? selected : 0;
+    p->choose = choose;
+    p->tag = tag;
+}
+
+void app_confirm(App *a, const char *question, PopupChoose choose, int tag) {
+    Popup *p = &a->popup;
+    memset(p, 0, sizeof *p);
+    p->kind = POPUP_CONFIRM;
+    snprintf(p->title, sizeof p->title, "%s", question);
+    p->choose = choose;
+    p->tag = tag;
+}
+
+void app_input(App *a, const char *title, const char *initial, PopupChoose choose, int tag) {
+    Popup *p = &a->popup;
+    memset(p, 0, sizeof *p);
+    p->kind = POPUP_INPUT;
+    snprintf(p->title, sizeof p->title, "%s", title);
+    snprintf(p->input, sizeof p->input, "%s", initial ? initial : "");
+    p->cursor = (int)strlen(p->input);
+    p->choose = choose;
+    p->tag = tag;
+}
+
+void app_message(App *a, const char *title, const char *text) {
+    Popup *p = &a->popup;
+    memset(p, 0, sizeof *p);
+    p->kind = POPUP_MESSAGE;
+    snprintf(p->title, sizeof p->title, "%s", title);
+    snprintf(p->input, sizeof p->input, "%s", text);
+}
+
+static void draw_popup(App *a) {
+    Popup *p = &a->popup;
+    if (p->kind == POPUP_NONE) return;
+    int w = 60, h;
+    if (p->kind == POPUP_MENU) {
+        for (int i = 0; i < p->n_items; i++)
+            if (draw_width(p->items[i]) + 6 > w) w = draw_width(p->items[i]) + 6;
+        h = p->n_items + 2;
+    } else {
+        h = p->kind == POPUP_MESSAGE ? 7 : 5;
+    }
+    if (draw_width(p->title) + 6 > w) w = draw_width(p->title) + 6;
+    if (w > COLS - 4) w = COLS - 4;
+    if (h > LINES - 4) h = LINES - 4;
+    Rect r = {(LINES - h) / 2, (COLS - w) / 2, h, w};
+    for (int y = 0; y < h; y++) draw_fill(r.y + y, r.x, w, ROLE_POPUP, ' ');
+    draw_box(r, ROLE_POPUP, p->kind == POPUP_MENU || p->kind == POPUP_MESSAGE ? p->title : NULL);
+    if (p->kind == POPUP_MENU) {
+        int visible = h - 2;
+        if (p->selected < p->scroll) p->scroll = p->selected;
+        if (p->selected >= p->scroll + visible) p->scroll = p->selected - visible + 1;
+        for (int i = 0; i < visible && p->scroll + i < p->n_items; i++) {
+            int k = p->scroll + i;
+            draw_fill(r.y + 1 + i, r.x + 1, w - 2, k == p->selected ? ROLE_SELECTED : ROLE_POPUP, ' ');
+            draw_text(r.y + 1 + i, r.x + 2, w - 4, k == p->selected ? ROLE_SELECTED : ROLE_POPUP, p->items[k]);
+        }
+    } else if (p->kind == POPUP_CONFIRM) {
+        draw_text(r.y + 1, r.x + 2, w - 4, ROLE_POPUP, p->title);
+        draw_text(r.y + 3, r.x + 2, w - 4, ROLE_POPUP, "y = yes    n or Esc = no");
+    } else if (p->kind == POPUP_INPUT) {
+        draw_text(r.y + 1, r.x + 2, w - 4, ROLE_POPUP, p->title);
+        /* show the end of long input */
+        const char *shown = p->input;
+        int room = w - 6;
+        while (draw_width(shown) > room) shown++;
+        draw_fill(r.y + 2, r.x + 2, w - 4, ROLE_SELECTED, ' ');
+        draw_text(r.y + 2, r.x + 2, w - 4, ROLE_SELECTED, shown);
+        draw_text(r.y + 3, r.x + 2, w - 4, ROLE_POPUP, "Enter = OK    Esc = cancel");
+    } else {
+        draw_text(r.y + 2, r.x + 2, w - 4, ROLE_POPUP, p->input);
+        draw_text(r.y + h - 2, r.x + 2, w - 4, ROLE_POPUP, "press any key");
+    }
+}
+
+/* Keys go to the open popup first. Returns UI flags. */
+static int popup_key(App *a, int ch) {
+    Popup *p = &a->popup;
+    PopupChoose choose = p->choose;
+    if (p->kind == POPUP_MESSAGE) {
+        p->kind = POPUP_NONE;
+        return UI_REDRAW;
+    }
+    if (ch == 27 || (p->kind == POPUP_CONFIRM && (ch == 'n' || ch == 'N'))) {
+        p->kind = POPUP_NONE;
+        return UI_REDRAW;
+    }
+    if (p->kind == POPUP_CONFIRM) {
+        if (ch == 'y' || ch == 'Y') {
+            p->kind = POPUP_NONE;
+            if (choose) choose(a, 1, NULL);
+        }
+        return UI_REDRAW;
+    }
+    if (p->kind == POPUP_MENU) {
+        Action act = keys_lookup(ch, SCR_ALL);
+        if (act == ACT_UP && p->selected > 0) p->selected--;
+        else if (act == ACT_DOWN && p->selected + 1 < p->n_items) p->selected++;
+        else if (act == ACT_HOME) p->selected = 0;
+        else if (act == ACT_END) p->selected = p->n_items - 1;
+        else if (act == ACT_PAGE_UP) p->selected = p->selected > 10 ? p->selected - 10 : 0;
+        else if (act == ACT_PAGE_DOWN) p->selected = p->selected + 10 < p->n_items ? p->selected + 10 : p->n_items - 1;
+        else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER || ch == ' ' || act == ACT_RIGHT) {
+            int sel = p->selected;
+            char text[POPUP_ITEM_LEN];
+            snprintf(text, sizeof text, "%s", p->items[sel]);
+            p->kind = POPUP_NONE;
+            if (choose) choose(a, sel, text);
+        } else if (act == ACT_LEFT) {
+            p->kind = POPUP_NONE;
+        }
+        return UI_REDRAW;
+    }
+    /* input line */
+    size_t len = strlen(p->input);
+    if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+        char text[sizeof p->input];
+        snprintf(text, sizeof text, "%s", p->input);
+        p->kind = POPUP_NONE;
+        if (choose) choose(a, 0, text);
+    } else if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && p->cursor > 0) {
+        /* remove one UTF-8 character before the cursor */
+        int start = p->cursor - 1;
+        while (start > 0 && ((unsigned char)p->input[start] & 0xC0) == 0x80) start--;
+        memmove(p->input + start, p->input + p->cursor, len - (size_t)p->cursor + 1);
+        p->cursor = start;
+    } else if (ch == 21) { /* Ctrl-U clears */
+        p->input[0] = '\0';
+        p->cursor = 0;
+    } else if (ch >= 32 && ch < 256 && ch != 127 && len + 1 < sizeof p->input) {
+        memmove(p->input + p->cursor + 1, p->input + p->cursor, len - (size_t)p->cursor + 1);
+        p->input[p->cursor++] = (char)ch;
+    }
+    return UI_REDRAW;
+}
+
+/* ------------------------------------------------------------ format menu */
+
+static const char *const FORMAT_ITEMS[] = {
+    "FP32   32 bits  the original numbers",
+    "FP16   16 bits  half precision",
+    "BF16   16 bits  bfloat16: FP32's range, fewer digits",
+    "INT8   8.5 bits  Q8_0: blocks of 32, one scale each",
+    "Q5_0   5.5 bits  5-bit codes, blocks of 32",
+    "Q4_1   5 bits  4-bit codes, scale and minimum per block",
+    "INT4   4.5 bits  Q4_0: 4-bit codes, blocks of 32",
+    "Teaching formats...  INT8/4/3/2, per tensor/row/block, with or without zero point",
+};
+static const uint32_t FORMAT_TYPES[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+                                        GGML_TYPE_Q5_0, GGML_TYPE_Q4_1, GGML_TYPE_Q4_0};
+
+static int menu_target;   /* tensor index, or -1 - layer for a block, or INT32_MIN for all */
+static int teach_bits, teach_gran, teach_block;
+
+static void apply_format(App *a, Format f) {
+    Session *s = a->s;
+    bool changed;
+    char name[64];
+    format_label(f, name, sizeof name);
+    if (menu_target == INT32_MIN) changed = session_set_format_all(s, f);
+    else if (menu_target < 0) changed = session_set_format_layer(s, -1 - menu_target, f);
+    else changed = session_set_format(s, menu_target, f);
+    if (changed) app_set_status(a, false, "now %s", name);
+}
+
+static void teach_sym_chosen(App *a, int index, const char *text) {
+    (void)text;
+    static const int blocks[] = {0, 0, 16, 32, 64, 128};
+    Granularity g = teach_gran == 0 ? GRAN_TENSOR : teach_gran == 1 ? GRAN_ROW : GRAN_BLOCK;
+    apply_format(a, format_teach(teach_bits, g, blocks[teach_block], index == 1));
+}
+
+static void teach_gran_chosen(App *a, int index, const char *text) {
+    (void)text;
+    teach_gran = index < 2 ? index : 2;
+    teach_block = index;
+    static const char *const items[] = {"symmetric: a scale (zero stays exactly zero)",
+                                        "asymmetric: a scale and a zero point (fits lopsided ranges)"};
+    app_menu(a, "Range", items, 2, 0, teach_sym_chosen, 0);
+}
+
+static void teach_bits_chosen(App *a, int index, const char *text) {
+    (void)text;
+    static const int bits[] = {8, 4, 3, 2};
+    teach_bits = bits[index];
+    static const char *const items[] = {"one scale for the whole tensor", "one scale per row",
+                                        "one scale per block of 16", "one scale per block of 32",
+                                        "one scale per block of 64", "one scale per block of 128"};
+    app_menu(a, "How many scales", items, 6, 3, teach_gran_chosen, 0);
+}
+
+static void format_chosen(App *a, int index, const char *text) {
+    (void)text;
+    if (index < (int)(sizeof FORMAT_TYPES / sizeof FORMAT_TYPES[0])) {
+        apply_format(a, format_ggml(FORMAT_TYPES[index]));
+        return;
+    }
+    static const char *const items[] = {"INT8  256 levels", "INT4  16 levels", "INT3  8 levels",
+                                        "INT2  4 levels (3 when symmetric)"};
+    app_menu(a, "Teaching format: bits per weight", items, 4, 1, teach_bits_chosen, 0);
+}
+
+void app_format_menu(App *a, int target) {
+    menu_target = target;
+    char title[160];
+    if (target == INT32_MIN) snprintf(title, sizeof title, "Format for every tensor");
+    else if (target < 0) snprintf(title, sizeof title, "Format for block %d", -1 - target);
+    else snprintf(title, sizeof title, "Format for %s", a->s->model->tensors[target].name);
+    int sel = 0;
+    if (target >= 0) {
+        Format f = a->s->plan.fmt[target];
+        for (int i = 0; i < (int)(sizeof FORMAT_TYPES / sizeof FORMAT_TYPES[0]); i++)
+            if (f.kind == FORMAT_GGML && f.type == FORMAT_TYPES[i]) sel = i;
+        if (f.kind == FORMAT_TEACH) sel = 7;
+    }
+    app_menu(a, title, FORMAT_ITEMS, 8, sel, format_chosen, 0);
+}
+
+/* ---------------------------------------------------------- global actions */
+
+static void preset_chosen(App *a, int index, const char *text) {
+    (void)text;
+    Error err;
+    if (session_apply_preset(a->s, (PlanPreset)index, &err) != ST_OK) app_set_status(a, true, "%s", err.msg);
+    else app_set_status(a, false, "plan: %s", plan_preset_label((PlanPreset)index));
+}
+
+static void open_presets(App *a) {
+    const char *items[PRESET_COUNT];
+    for (int i = 0; i < PRESET_COUNT; i++) items[i] = plan_preset_label((PlanPreset)i);
+    app_menu(a, "Presets", items, PRESET_COUNT, 0, preset_chosen, 0);
+}
+
+static char picker_paths[POPUP_MAX_ITEMS][1024];
+
+static void picked(App *a, int index, const char *text) {
+    (void)text;
+    const char *path = picker_paths[index];
+    Error err;
+    size_t n = strlen(path);
+    if (n > 5 && strcmp(path + n - 5, ".plan") == 0) {
+        if (session_load_plan(a->s, path, &err) != ST_OK) app_set_status(a, true, "%s", err.msg);
+        else app_set_status(a, false, "loaded plan %s", path);
+        return;
+    }
+    erase();
+    mvaddstr(LINES / 2, 2, "opening ");
+    addstr(file_basename(path));
+    addstr("...");
+    refresh();
+    if (session_switch_model(a->s, path, NULL, &err) != ST_OK) {
+        app_set_status(a, true, "%s", err.msg);
+        return;
+    }
+    memset(&a->layers, 0, sizeof a->layers);
+    a->hist.tensor = a->s->model->token_embd;
+    a->hist.inspect = false;
+    app_set_status(a, false, "opened %s", path);
+}
+
+static bool has_ext(const char *name, const char *ext) {
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcmp(name + n - e, ext) == 0;
+}
+
+static int list_dir(const char *dir, char items[][POPUP_ITEM_LEN], int n) {
+    DIR *d = opendir(dir);
+    if (!d) return n;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < POPUP_MAX_ITEMS) {
+        if (!has_ext(e->d_name, ".gguf") && !has_ext(e->d_name, ".plan") && !has_ext(e->d_name, ".bin")) continue;
+        if (has_ext(e->d_name, ".bin") && strncmp(e->d_name, "tok", 3) == 0) continue; /* tokenizers */
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        bool dup = false;
+        for (int i = 0; i < n && !dup; i++) dup = file_same(picker_paths[i], path);
+        if (dup || file_is_dir(path)) continue;
+        snprintf(picker_paths[n], sizeof picker_paths[n], "%s", path);
+        char size[32] = "";
+        struct stat st;
+        if (stat(path, &st) == 0) ui_fmt_bytes(size, sizeof size, (double)st.st_size);
+        snprintf(items[n], POPUP_ITEM_LEN, "%-48.48s %10s", path, size);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void open_picker(App *a) {
+    static char items[POPUP_MAX_ITEMS][POPUP_ITEM_LEN];
+    const char *ptrs[POPUP_MAX_ITEMS];
+    int n = 0;
+    char assets[1024];
+    if (datadir_find("assets", assets, sizeof assets)) n = list_dir(assets, items, n);
+    n = list_dir(".", items, n);
+    if (a->opt.models_dir) n = list_dir(a->opt.models_dir, items, n);
+    if (n == 0) {
+        app_set_status(a, true, "no .gguf, .bin or .plan files in assets/, here%s", a->opt.models_dir ? " or --models" : "");
+        return;
+    }
+    for (int i = 0; i < n; i++) ptrs[i] = items[i];
+    app_menu(a, "Open a model (.gguf, llama2.c .bin) or a plan (.plan)", ptrs, n, 0, picked, 0);
+}
+
+static char pending_path[1024];
+
+static void save_plan_confirmed(App *a, int index, const char *text) {
+    (void)index;
+    (void)text;
+    Error err;
+    if (session_save_plan(a->s, pending_path, &err) != ST_OK) app_set_status(a, true, "%s", err.msg);
+    else app_set_status(a, false, "saved the plan to %s", pending_path);
+}
+
+static void save_plan_named(App *a, int index, const char *text) {
+    (void)index;
+    if (!text || !*text) return;
+    snprintf(pending_path, sizeof pending_path, "%s", text);
+    if (file_same(pending_path, a->s->model_path)) {
+        app_set_status(a, true, "%s is the model; quantlab never writes over it", pending_path);
+        return;
+    }
+    if (file_exists(pending_path)) {
+        char q[400];
+        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
+        app_confirm(a, q, save_plan_confirmed, 0);
+        return;
+    }
+    save_plan_confirmed(a, 0, NULL);
+}
+
+static void export_confirmed(App *a, int index, const char *text) {
+    (void)index;
+    (void)text;
+    session_request_export(a->s, pending_path, FORMAT_FP16);
+    app_set_status(a, false, "writing %s in the background...", pending_path);
+}
+
+static void export_named(App *a, int index, const char *text) {
+    (void)index;
+    if (!text || !*text) return;
+    snprintf(pending_path, sizeof pending_path, "%s", text);
+    if (file_same(pending_path, a->s->model_path)) {
+        app_set_status(a, true, "%s is the model; quantlab never writes over it", pending_path);
+        return;
+    }
+    if (file_exists(pending_path)) {
+        char q[400];
+        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
+        app_confirm(a, q, export_confirmed, 0);
+        return;
+    }
+    export_confirmed(a, 0, NULL);
+}
+
+static void png_confirmed(App *a, int index, const char *text) {
+    (void)index;
+    (void)text;
+    char msg[512];
+    int ok = SCREENS[a->screen]->export_png(a, pending_path, msg, sizeof msg);
+    app_set_status(a, !ok, "%s", msg);
+}
+
+static void png_named(App *a, int index, const char *text) {
+    (void)index;
+    if (!text || !*text) return;
+    snprintf(pending_path, sizeof pending_path, "%s", text);
+    if (file_exists(pending_path)) {
+        char q[400];
+        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
+        app_confirm(a, q, png_confirmed, 0);
+        return;
+    }
+    png_confirmed(a, 0, NULL);
+}
+
+static void quit_confirmed(App *a, int index, const char *text) {
+    (void)index;
+    (void)text;
+    a->quit = true;
+}
+
+static void default_name(App *a, const char *suffix, char *out, size_t size) {
+    char base[256];
+    snprintf(base, sizeof base, "%s", a->s->model->name);
+    for (char *c = base; *c; c++)
+        if (*c == '/' || *c == ' ') *c = '_';
+    snprintf(out, size, "%s%s", base, suffix);
+}
+
+static int global_action(App *a, Action act) {
+    Session *s = a->s;
+    char name[512];
+    switch (act) {
+    case ACT_QUIT:
+        if (session_plan_dirty(s)) app_confirm(a, "The plan has changes you have not saved. Quit anyway?", quit_confirmed, 0);
+        else a->quit = true;
+        return UI_REDRAW;
+    case ACT_HELP:
+        app_switch_screen(a, a->screen == SCREEN_HELP ? a->before_help : SCREEN_HELP);
+        return UI_REDRAW;
+    case ACT_NEXT_SCREEN:
+    case ACT_PREV_SCREEN: {
+        int n = SCREEN_COUNT - 1; /* help is not in the cycle */
+        int cur = a->screen == SCREEN_HELP ? a->before_help : a->screen;
+        app_switch_screen(a, (ScreenId)((cur + (act == ACT_NEXT_SCREEN ? 1 : n - 1)) % n));
+        return UI_REDRAW;
+    }
+    case ACT_SCREEN_MODEL: app_switch_screen(a, SCREEN_MODEL); return UI_REDRAW;
+    case ACT_SCREEN_LAYERS: app_switch_screen(a, SCREEN_LAYERS); return UI_REDRAW;
+    case ACT_SCREEN_HIST: app_switch_screen(a, SCREEN_HIST); return UI_REDRAW;
+    case ACT_SCREEN_COMPARE: app_switch_screen(a, SCREEN_COMPARE); return UI_REDRAW;
+    case ACT_SCREEN_QUALITY: app_switch_screen(a, SCREEN_QUALITY); return UI_REDRAW;
+    case ACT_SCREEN_LESSONS: app_switch_screen(a, SCREEN_LESSONS); return UI_REDRAW;
+    case ACT_UNDO:
+        if (session_undo(s)) app_set_status(a, false, "undone");
+        else app_set_status(a, false, "nothing to undo");
+        return UI_REDRAW;
+    case ACT_REDO:
+        if (session_redo(s)) app_set_status(a, false, "redone");
+        else app_set_status(a, false, "nothing to redo");
+        return UI_REDRAW;
+    case ACT_PRESET: open_presets(a); return UI_REDRAW;
+    case ACT_OPEN: open_picker(a); return UI_REDRAW;
+    case ACT_SAVE_PLAN:
+        default_name(a, ".plan", name, sizeof name);
+        app_input(a, "Save the plan as:", name, save_plan_named, 0);
+        return UI_REDRAW;
+    case ACT_EXPORT_GGUF:
+        default_name(a, "-quantlab.gguf", name, sizeof name);
+        app_input(a, "Write the model under this plan as GGUF:", name, export_named, 0);
+        return UI_REDRAW;
+    case ACT_EXPORT_PNG:
+        if (!SCREENS[a->screen]->export_png) {
+            app_set_status(a, true, "this screen has no chart to save; try Histogram, Quality");
+            return UI_REDRAW;
+        }
+        snprintf(name, sizeof name, "quantlab-%s.png", SCREENS[a->screen]->title);
+        for (char *c = name; *c; c++)
+            if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        app_input(a, "Save the chart as PNG:", name, png_named, 0);
+        return UI_REDRAW;
+    case ACT_THEME: {
+        ThemeScheme next = (ThemeScheme)((theme_scheme() + 1) % SCHEME_COUNT);
+        if (a->opt.no_color) next = SCHEME_MONO;
+        theme_init(next);
+        app_set_status(a, false, "colours: %s%s", theme_name(theme_scheme()),
+                       a->opt.no_color ? " (NO_COLOR is set)" : "");
+        clear();
+        return UI_REDRAW;
+    }
+    case ACT_MOUSE:
+        a->mouse = !a->mouse;
+        mousemask(a->mouse ? (ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION) : 0, NULL);
+        app_set_status(a, false, "mouse %s", a->mouse ? "on" : "off");
+        return UI_REDRAW;
+    case ACT_REFRESH: clear(); return UI_REDRAW;
+    case ACT_CANCEL:
+        if (worker_any_busy(s->worker)) {
+            session_cancel_jobs(s);
+            app_set_status(a, false, "stopped");
+        } else if (a->screen == SCREEN_HELP) {
+            app_switch_screen(a, a->before_help);
+        }
+        return UI_REDRAW;
+    default: return UI_NONE;
+    }
+}
+
+/* ------------------------------------------------------------------ frame */
+
+static Rect content_rect(void) {
+    return (Rect){2, 0, LINES - 4, COLS};
+}
+
+static void draw_tabs(App *a) {
+    draw_fill(0, 0, COLS, ROLE_TAB, ' ');
+    int x = draw_textf(0, 0, COLS, ROLE_TITLE, " quantlab ");
+    for (int i = 0; i < SCREEN_COUNT - 1; i++) {
+        char label[32];
+        snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
+        bool active = (int)a->screen == i;
+        x += draw_textf(0, x, COLS - x, active ? ROLE_TAB_ACTIVE : ROLE_TAB, "%s", label);
+    }
+    if (a->screen == SCREEN_HELP) draw_textf(0, x, COLS - x, ROLE_TAB_ACTIVE, " ? Help ");
+}
+
+static void draw_summary(App *a) {
+    Session *s = a->s;
+    char b1[32], b2[32];
+    draw_fill(1, 0, COLS, ROLE_NORMAL, ' ');
+    int x = draw_textf(1, 1, COLS - 2, ROLE_NORMAL, "%s", s->model->name);
+    x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_DIM, "plan:");
+    x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_CHANGED, "%s%s", s->plan_label,
+                        session_plan_dirty(s) ? "*" : "");
+    x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_NORMAL, "%s of %s, %.2f bits/weight",
+                        ui_fmt_bytes(b1, sizeof b1, session_plan_bytes(s)),
+                        ui_fmt_bytes(b2, sizeof b2, plan_bytes_f32(s->model)), session_plan_bits(s));
+    /* a running job, at the right */
+    static const SessionJobKind kinds[] = {JOB_QUALITY, JOB_COMPARE, JOB_SENS, JOB_SPEED, JOB_EXPORT, JOB_STATS};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        double prog;
+        char label[64];
+        if (session_job_progress(s, kinds[k], &prog, label, sizeof label)) {
+            int w = 36;
+            if (COLS - w - 1 > x + 2) draw_progress(1, COLS - w - 1, w, prog, label);
+            break;
+        }
+    }
+}
+
+static void draw_fbar(App *a) {
+    int y = LINES - 1;
+    draw_fill(y, 0, COLS, ROLE_FKEY_LABEL, ' ');
+    int x = 0;
+    for (int i = 0; i < N_KEYS && x < COLS; i++) {
+        if (!KEYS[i].fbar) continue;
+        char key[16];
+        snprintf(key, sizeof key, "F%d", (KEYS[i].key - KEY_F(0)) % 100);
+        x += draw_textf(y, x, COLS - x, ROLE_FKEY, "%s", key);
+        char label[16];
+        snprintf(label, sizeof label, "%-7s", KEYS[i].fbar);
+        x += draw_textf(y, x, COLS - x, ROLE_FKEY_LABEL, "%s", label);
+    }
+    (void)a;
+}
+
+static void draw_status(App *a) {
+    int y = LINES - 2;
+    draw_fill(y, 0, COLS, ROLE_NORMAL, ' ');
+    const char *msg = a->status;
+    bool err = a->status_is_error;
+    if (a->s->message[0]) { /* a background job said something */
+        snprintf(a->status, sizeof a->status, "%s", a->s->message);
+        a->status_is_error = strncmp(a->s->message, "wrote ", 6) != 0;
+        a->s->message[0] = '\0';
+        msg = a->status;
+        err = a->status_is_error;
+    }
+    if (*msg) draw_text(y, 1, COLS - 2, err ? ROLE_BAD : ROLE_DIM, msg);
+    else draw_text(y, 1, COLS - 2, ROLE_DIM, "? help   Tab next screen   q quit");
+}
+
+static void draw_too_small(void) {
+    erase();
+    const char *l1 = "Terminal too small";
+    char l2[96];
+    snprintf(l2, sizeof l2, "%dx%d here; quantlab needs at least %dx%d.", COLS, LINES, UI_MIN_COLS, UI_MIN_ROWS);
+    const char *l3 = "Make the window bigger or the font smaller. q quits.";
+    int y = LINES / 2 - 1;
+    if (y < 0) y = 0;
+    draw_text(y, 0, COLS, ROLE_BAD, l1);
+    if (LINES > 1) draw_text(y + 1, 0, COLS, ROLE_NORMAL, l2);
+    if (LINES > 2) draw_text(y + 2, 0, COLS, ROLE_DIM, l3);
+}
+
+static void draw_all(App *a) {
+    if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) {
+        draw_too_small();
+        refresh();
+        return;
+    }
+    erase();
+    draw_tabs(a);
+    draw_summary(a);
+    SCREENS[a->screen]->draw(a, content_rect());
+    draw_status(a);
+    draw_fbar(a);
+    draw_popup(a);
+    refresh();
+}
+
+/* ------------------------------------------------------------------ input */
+
+static int handle_mouse(App *a) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return UI_NONE;
+    if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) return UI_NONE;
+    if (ev.bstate & BUTTON4_PRESSED) return SCREENS[a->screen]->on_action(a, ACT_UP, 0) | UI_REDRAW;
+#ifdef BUTTON5_PRESSED
+    if (ev.bstate & BUTTON5_PRESSED) return SCREENS[a->screen]->on_action(a, ACT_DOWN, 0) | UI_REDRAW;
+#endif
+    if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED))) return UI_NONE;
+    if (a->popup.kind != POPUP_NONE) return UI_NONE;
+    if (ev.y == 0) { /* tabs */
+        int x = 10;
+        for (int i = 0; i < SCREEN_COUNT - 1; i++) {
+            char label[32];
+            snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
+            int w = (int)strlen(label);
+            if (ev.x >= x && ev.x < x + w) {
+                app_switch_screen(a, (ScreenId)i);
+                return UI_REDRAW;
+            }
+            x += w;
+        }
+        return UI_NONE;
+    }
+    if (ev.y == LINES - 1) { /* function keys */
+        int x = 0;
+        for (int i = 0; i < N_KEYS; i++) {
+            if (!KEYS[i].fbar) continue;
+            int w = (KEYS[i].key - KEY_F(0) >= 10 ? 3 : 2) + 7;
+            if (ev.x >= x && ev.x < x + w) return global_action(a, KEYS[i].action);
+            x += w;
+        }
+        return UI_NONE;
+    }
+    Rect r = content_rect();
+    if (ev.y >= r.y && ev.y < r.y + r.h && SCREENS[a->screen]->on_click)
+        return SCREENS[a->screen]->on_click(a, r, ev.y - r.y, ev.x - r.x, (ev.bstate & BUTTON1_DOUBLE_CLICKED) != 0);
+    return UI_NONE;
+}
+
+static int handle_key(App *a, int ch) {
+    if (ch == KEY_RESIZE) return UI_REDRAW;
+    if (ch == KEY_MOUSE) return a->mouse ? handle_mouse(a) : UI_NONE;
+    if (a->popup.kind != POPUP_NONE) return popup_key(a, ch);
+    if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) { /* only quitting makes sense */
+        if (ch == 'q' || ch == KEY_F(10) || ch == 3) return global_action(a, ACT_QUIT);
+        return UI_NONE;
+    }
+    const Screen *scr = SCREENS[a->screen];
+    Action act = keys_lookup(ch, scr->key_mask);
+    int flags = scr->on_action ? scr->on_action(a, act, ch) : UI_NONE;
+    if (flags & UI_HANDLED) return flags;
+    if (act == ACT_NONE) return flags;
+    return flags | global_action(a, act);
+}
+
+/* ------------------------------------------------------------------- main */
+
+static bool locale_is_utf8(void) {
+    const char *cs = nl_langinfo(CODESET);
+    return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+int tui_main(const TuiOptions *opt) {
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "quantlab: the explorer needs a terminal; in scripts use the commands (quantlab --help)\n");
+        return 1;
+    }
+    bool locale_ok = setlocale(LC_ALL, "") != NULL;
+    bool utf8 = locale_ok && locale_is_utf8();
+
+    char bundled[4096];
+    const char *path = opt->model_path;
+    if (!path) {
+        if (!datadir_find("assets/stories260K.gguf", bundled, sizeof bundled)) {
+            char where[1024];
+            datadir_describe(where, sizeof where);
+            fprintf(stderr, "quantlab: the bundled model assets/stories260K.gguf is missing (looked in: %s); give a model file\n", where);
+            return 1;
+        }
+        path = bundled;
+    }
+    Session *s = NULL;
+    Error err = {0};
+    if (session_open(&s, path, opt->tokenizer_path, opt->threads, &err) != ST_OK) {
+        fprintf(stderr, "quantlab: %s\n", err.msg);
+        return 1;
+    }
+    if (opt->plan_path && session_load_plan(s, opt->plan_path, &err) != ST_OK) {
+        session_close(s);
+        fprintf(stderr, "quantlab: %s\n", err.msg);
+        return err.status == ST_USAGE ? 2 : 1;
+    }
+
+    const char *term = getenv("TERM");
+    SCREEN *scr = newterm(NULL, stdout, stdin);
+    if (!scr) {
+        session_close(s);
+        fprintf(stderr, "quantlab: cannot use the terminal type '%s' (try TERM=xterm-256color)\n", term ? term : "");
+        return 1;
+    }
+    have_saved_tio = tcgetattr(STDIN_FILENO, &saved_tio) == 0;
+    curses_active = true;
+    atexit(restore_terminal_now);
+    build_restore_seq();
+    install_signals();
+    raw();
+    noecho();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    timeout(50);
+
+    ThemeScheme scheme = SCHEME_DEFAULT;
+    if (opt->theme) scheme = (ThemeScheme)theme_from_name(opt->theme);
+    if (opt->no_color) scheme = SCHEME_MONO;
+    theme_init(scheme);
+    glyphs_init(utf8);
+    draw_set_utf8(utf8);
+
+    App *a = calloc(1, sizeof *a);
+    if (!a) {
+        restore_terminal_now();
+        session_close(s);
+        fprintf(stderr, "quantlab: out of memory\n");
+        return 1;
+    }
+    a->s = s;
+    a->opt = *opt;
+    a->utf8 = utf8;
+    a->mouse = !opt->no_mouse;
+    a->hist.tensor = s->model->token_embd;
+    if (a->mouse) mousemask(ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION, NULL);
+    mouseinterval(0);
+    if (!locale_ok) app_set_status(a, true, "the locale in LANG/LC_ALL is not installed; drawing with ASCII");
+    ScreenId first = SCREEN_MODEL;
+    if (opt->start_screen)
+        for (int i = 0; i < SCREEN_COUNT; i++)
+            if (strcasecmp(opt->start_screen, SCREENS[i]->title) == 0) first = (ScreenId)i;
+    app_switch_screen(a, first);
+
+    bool dirty = true;
+    while (!a->quit) {
+        if (got_signal) break;
+        if (session_poll(s) > 0) dirty = true;
+        if (s->generation != a->seen_generation) {
+            a->seen_generation = s->generation;
+            if (SCREENS[a->screen]->enter) SCREENS[a->screen]->enter(a); /* let it react */
+            dirty = true;
+        }
+        if (worker_any_busy(s->worker)) dirty = true; /* progress bars move */
+        if (dirty) {
+            draw_all(a);
+            dirty = false;
+        }
+        int ch = getch();
+        if (ch == ERR) continue;
+        int flags = handle_key(a, ch);
+        /* drain a burst (pasted text, key repeat) before redrawing */
+        while (!(flags & UI_QUIT) && !a->quit) {
+            timeout(0);
+            int next = getch();
+            timeout(50);
+            if (next == ERR) break;
+            flags |= handle_key(a, next);
+        }
+        dirty = true;
+        if (flags & UI_QUIT) a->quit = true;
+    }
+    int sig = got_signal;
+    restore_terminal_now();
+    delscreen(scr);
+    session_close(s);
+    free(a);
+    if (sig) return 128 + sig;
+    return 0;
+}
