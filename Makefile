@@ -60,6 +60,9 @@ APP_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(PLOT_SRC:%
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_BIN  := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+# tests/lib/term*.c is the pty + libvterm harness: end-to-end tests only, so
+# unit tests link without libvterm and -lutil.
+UNIT_TESTLIB_OBJ := $(filter-out $(BUILD)/tests/lib/term%,$(TESTLIB_OBJ))
 LIB := $(BUILD)/libquantlab.a
 ifeq ($(BUILD),build)
 EXE := $(BIN)
@@ -105,7 +108,7 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(QL_CFLAGS) $(CORE_DEFS) $(CMOCKA_CFLAGS) $(VTERM_CFLAGS) -Itests $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_TESTLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(QL_LIBS)
 
 $(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
