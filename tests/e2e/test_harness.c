@@ -385,7 +385,7 @@ static void test_harness_wait_idle_fails_while_output_flows(void **state) {
     Term *t = spawn_argv(state, 0, argv, NULL, 20, 3);
     long long t0 = now_ms();
     assert_false(term_wait_idle(t, 250, 500));
-    assert_true(now_ms() - t0 < 2000);
+    assert_true(now_ms() - t0 < 1500); /* a flood must not keep a wait past its deadline */
     size_t len, total;
     term_raw(t, &len, &total);
     assert_true(total > 0);

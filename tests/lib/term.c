@@ -48,7 +48,9 @@ enum {
     TERM_SEND_MS = 2000,        /* how long typing may wait for the program to read */
     TERM_SPAWN_MS = 5000,       /* how long exec may take to succeed or fail */
     TERM_TERM_GRACE_MS = 500,   /* SIGTERM -> SIGKILL in term_close */
-    TERM_READ_CHUNK = 1 << 14
+    TERM_READ_CHUNK = 1 << 14,
+    TERM_READ_MAX = 1 << 18     /* per pump: a program that never stops writing
+                                   must not keep a wait past its deadline */
 };
 
 struct Term {
@@ -508,12 +510,12 @@ static void term_raw_append(Term *t, const char *buf, size_t n) {
     t->raw_len += n;
 }
 
-/* Reads everything available now into libvterm and the raw log. Returns
- * whether anything was read. */
+/* Reads what is available now (up to TERM_READ_MAX bytes) into libvterm and
+ * the raw log. Returns whether anything was read. */
 static bool term_read_available(Term *t) {
     char buf[TERM_READ_CHUNK];
     bool got = false;
-    while (!t->eof) {
+    for (size_t total = 0; !t->eof && total < TERM_READ_MAX;) {
         ssize_t n = read(t->fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
@@ -526,6 +528,7 @@ static bool term_read_available(Term *t) {
         }
         vterm_input_write(t->vt, buf, (size_t)n);
         term_raw_append(t, buf, (size_t)n);
+        total += (size_t)n;
         got = true;
     }
     if (got) {
