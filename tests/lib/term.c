@@ -49,7 +49,8 @@ enum {
     TERM_SPAWN_MS = 5000,       /* how long exec may take to succeed or fail */
     TERM_TERM_GRACE_MS = 500,   /* SIGTERM -> SIGKILL in term_close */
     TERM_READ_CHUNK = 1 << 14,
-    TERM_READ_MAX = 1 << 18     /* per pump: a program that never stops writing
+    TERM_READ_MAX = 1 << 18,    /* per pump, bytes and ...           */
+    TERM_READ_MAX_MS = 10       /* ... time: a program that never stops writing
                                    must not keep a wait past its deadline */
 };
 
@@ -510,12 +511,13 @@ static void term_raw_append(Term *t, const char *buf, size_t n) {
     t->raw_len += n;
 }
 
-/* Reads what is available now (up to TERM_READ_MAX bytes) into libvterm and
- * the raw log. Returns whether anything was read. */
+/* Reads what is available now (up to TERM_READ_MAX bytes or TERM_READ_MAX_MS)
+ * into libvterm and the raw log. Returns whether anything was read. */
 static bool term_read_available(Term *t) {
     char buf[TERM_READ_CHUNK];
     bool got = false;
-    for (size_t total = 0; !t->eof && total < TERM_READ_MAX;) {
+    long long until = term_now_ms() + TERM_READ_MAX_MS;
+    for (size_t total = 0; !t->eof && total < TERM_READ_MAX && term_now_ms() < until;) {
         ssize_t n = read(t->fd, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
