@@ -366,6 +366,28 @@ static void test_harness_spawn_of_missing_program_fails(void **state) {
     assert_null(term_spawn(argv, NULL, 80, 24));
 }
 
+static void test_harness_spawn_quantlab_runs_quantlab_bin(void **state) {
+    Fixture *fx = *state;
+    const char *saved = getenv("QUANTLAB_BIN");
+    char *copy = saved ? strdup(saved) : NULL;
+    setenv("QUANTLAB_BIN", "/bin/echo", 1);
+    const char *args[] = {"hello", "world", NULL};
+    fx->t[0] = term_spawn_quantlab(args, NULL, 40, 3);
+    /* A bare name means ./name, not a PATH search (which would find /bin/echo). */
+    setenv("QUANTLAB_BIN", "echo", 1);
+    fprintf(stderr, "(an error line about ./echo is expected here)\n");
+    Term *bare = term_spawn_quantlab(args, NULL, 40, 3);
+    if (copy)
+        setenv("QUANTLAB_BIN", copy, 1);
+    else
+        unsetenv("QUANTLAB_BIN");
+    free(copy);
+    assert_null(bare);
+    assert_non_null(fx->t[0]);
+    assert_int_equal(term_wait_exit(fx->t[0], WAIT_MS), 0);
+    assert_row(fx->t[0], 0, "hello world");
+}
+
 /* ------------------------------------------------------------------------ */
 /* Waiting for quiet                                                        */
 /* ------------------------------------------------------------------------ */
@@ -596,7 +618,10 @@ static void test_harness_clear_erases_the_screen(void **state) {
     free(s);
 }
 
-int main(void) {
+/* Usage: test_harness [PATTERN]  runs only the tests whose names match
+ * PATTERN (cmocka's filter: '*' and '?' wildcards). */
+int main(int argc, char **argv) {
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T(test_harness_screen_text_is_exact),
@@ -614,6 +639,7 @@ int main(void) {
         T(test_harness_timeout_is_prompt_and_close_kills),
         T(test_harness_waits_return_when_program_dies),
         T(test_harness_spawn_of_missing_program_fails),
+        T(test_harness_spawn_quantlab_runs_quantlab_bin),
         T(test_harness_wait_idle_sees_a_pause),
         T(test_harness_wait_idle_fails_while_output_flows),
         T(test_harness_raw_log_keeps_the_newest_bytes),

@@ -332,6 +332,23 @@ Term *term_spawn(const char *const *argv, const char *const *env, int cols, int 
     return t;
 }
 
+Term *term_spawn_quantlab(const char *const *args, const char *const *env, int cols, int rows) {
+    const char *bin = getenv("QUANTLAB_BIN");
+    if (!bin || !bin[0]) bin = "./quantlab";
+    size_t n = 0;
+    while (args && args[n]) n++;
+    char *path = term_xrealloc(NULL, strlen(bin) + 3);
+    snprintf(path, strlen(bin) + 3, "%s%s", strchr(bin, '/') ? "" : "./", bin);
+    const char **argv = term_xrealloc(NULL, (n + 2) * sizeof *argv);
+    argv[0] = path;
+    for (size_t i = 0; i < n; i++) argv[i + 1] = args[i];
+    argv[n + 1] = NULL;
+    Term *t = term_spawn(argv, env, cols, rows);
+    free(argv);
+    free(path);
+    return t;
+}
+
 int term_pid(const Term *t) {
     assert(t);
     return (int)t->pid;

@@ -126,6 +126,12 @@ typedef struct TermModes {
  * stderr) if no pty could be made or the program could not be executed. */
 Term *term_spawn(const char *const *argv, const char *const *env, int cols, int rows);
 
+/* term_spawn for the program under test: argv[0] is $QUANTLAB_BIN (default
+ * ./quantlab; a bare name is taken as ./name, never looked up in PATH, so an
+ * installed quantlab is not tested by mistake), then `args` (NULL-terminated,
+ * may be NULL). QUANTLAB_DATA and the rest pass through as for term_spawn. */
+Term *term_spawn_quantlab(const char *const *args, const char *const *env, int cols, int rows);
+
 /* Kills the program if still running (SIGTERM to its process group, then
  * SIGKILL after 500 ms), reaps it, closes the pty and frees everything.
  * Accepts NULL. */
