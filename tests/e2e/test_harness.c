@@ -610,6 +610,32 @@ static void test_harness_alternate_screen_is_tracked(void **state) {
     assert_int_equal(term_find_text(t, "inside", NULL, NULL), 0);
 }
 
+static void test_harness_drives_a_terminfo_program(void **state) {
+    /* less reads its keys through terminfo, as ncurses does: after smkx the
+     * arrows must come as ESC O A, PgDn as ESC [ 6 ~. It redraws on SIGWINCH
+     * and leaves the alternate screen and keypad mode on exit. */
+    if (access("/usr/bin/less", X_OK) != 0) skip();
+    const char *argv[] = {"/bin/sh", "-c", "seq 1 200 | /usr/bin/less", NULL};
+    const char *env[] = {"LESS", "LESSOPEN", "LESSCLOSE", "LESSHISTFILE=-", NULL};
+    Term *t = spawn_argv(state, 0, argv, env, 40, 10);
+    assert_true(term_wait_row(t, 8, "9", WAIT_MS));
+    assert_true(term_wait_row(t, 9, ":", WAIT_MS));
+    assert_true(term_modes(t).altscreen);
+    term_send_key(t, TERM_KEY_DOWN);
+    assert_true(term_wait_row(t, 0, "2", WAIT_MS));
+    assert_true(term_wait_row(t, 8, "10", WAIT_MS)); /* the scroll may come in pieces */
+    term_send_key(t, TERM_KEY_PGDN);
+    assert_true(term_wait_row(t, 0, "11", WAIT_MS));
+    term_resize(t, 40, 20);
+    assert_true(term_wait_row(t, 18, "29", WAIT_MS)); /* redrawn for 19 lines */
+    term_send_str(t, "q");
+    assert_exit_status(t, 0, WAIT_MS);
+    assert_false(term_modes(t).altscreen);
+    assert_true(term_raw_contains(t, "\x1b[?1h"));  /* smkx ... */
+    assert_true(term_raw_contains(t, "\x1b[?1l"));  /* ... rmkx */
+    assert_true(term_raw_contains(t, "\x1b[?1049l"));
+}
+
 static void test_harness_clear_erases_the_screen(void **state) {
     Term *t = spawn_sh(state, "printf 'one\\ntwo\\n'; clear; printf three", 20, 4);
     assert_int_equal(term_wait_exit(t, WAIT_MS), 0);
@@ -654,6 +680,7 @@ int main(int argc, char **argv) {
         T(test_harness_typing_goes_through_the_line_discipline),
         T(test_harness_large_input_does_not_deadlock),
         T(test_harness_alternate_screen_is_tracked),
+        T(test_harness_drives_a_terminfo_program),
         T(test_harness_clear_erases_the_screen),
 #undef T
     };

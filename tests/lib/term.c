@@ -660,6 +660,26 @@ bool term_wait_text(Term *t, const char *needle, int timeout_ms) {
     return term_wait_for(t, term_cond_text, needle, timeout_ms);
 }
 
+typedef struct {
+    int row;
+    const char *text;
+} TermRowWant;
+
+static bool term_cond_row(Term *t, const void *arg) {
+    const TermRowWant *want = arg;
+    if (want->row >= t->rows) return false;
+    char *s = term_row_text(t, want->row);
+    bool same = strcmp(s, want->text) == 0;
+    free(s);
+    return same;
+}
+
+bool term_wait_row(Term *t, int row, const char *text, int timeout_ms) {
+    assert(row >= 0 && text);
+    TermRowWant want = {row, text};
+    return term_wait_for(t, term_cond_row, &want, timeout_ms);
+}
+
 bool term_wait_text_gone(Term *t, const char *needle, int timeout_ms) {
     assert(needle && needle[0]);
     return term_wait_for(t, term_cond_no_text, needle, timeout_ms);

@@ -165,6 +165,9 @@ void term_resize(Term *t, int cols, int rows);
 
 /* Until the screen shows needle (within one row; UTF-8). */
 bool term_wait_text(Term *t, const char *needle, int timeout_ms);
+/* Until row `row` reads exactly `text` (trailing spaces trimmed, as
+ * term_row_text gives it). A row beyond a later resize never matches. */
+bool term_wait_row(Term *t, int row, const char *text, int timeout_ms);
 /* Until needle is gone from the screen. */
 bool term_wait_text_gone(Term *t, const char *needle, int timeout_ms);
 /* Until no output has arrived for quiet_ms (true at once after exit). */
