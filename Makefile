@@ -53,16 +53,17 @@ TUI_SRC  := $(sort $(wildcard src/tui/*.c))
 PLOT_SRC := $(sort $(wildcard src/plot/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 E2E_SRC  := $(sort $(wildcard tests/e2e/test_*.c))
-TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+# tests/lib/term*.c is the pty + libvterm harness: linked into end-to-end
+# tests only, so unit tests need neither libvterm nor -lutil.
+TESTLIB_SRC := $(sort $(filter-out tests/lib/term%,$(wildcard tests/lib/*.c)))
+TERMLIB_SRC := $(sort $(wildcard tests/lib/term*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(PLOT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_BIN  := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
-# tests/lib/term*.c is the pty + libvterm harness: end-to-end tests only, so
-# unit tests link without libvterm and -lutil.
-UNIT_TESTLIB_OBJ := $(filter-out $(BUILD)/tests/lib/term%,$(TESTLIB_OBJ))
+TERMLIB_OBJ := $(TERMLIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libquantlab.a
 ifeq ($(BUILD),build)
 EXE := $(BIN)
@@ -108,10 +109,10 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(QL_CFLAGS) $(CORE_DEFS) $(CMOCKA_CFLAGS) $(VTERM_CFLAGS) -Itests $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_TESTLIB_OBJ) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(QL_LIBS)
 
-$(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
+$(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(TERMLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(VTERM_LIBS) $(PNG_LIBS) -lutil $(QL_LIBS)
 
 tests: $(EXE) $(UNIT_BIN) $(E2E_BIN)
