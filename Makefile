@@ -114,6 +114,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 
 $(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(VTERM_LIBS) $(PNG_LIBS) -lutil $(QL_LIBS)
+# End-to-end tests also link the pty harness, which TESTLIB_OBJ leaves out.
 $(E2E_BIN): $(TERMLIB_OBJ)
 
 tests: $(EXE) $(UNIT_BIN) $(E2E_BIN)
