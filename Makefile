@@ -54,7 +54,10 @@ TUI_SRC  := $(sort $(wildcard src/tui/*.c))
 PLOT_SRC := $(sort $(wildcard src/plot/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 E2E_SRC  := $(sort $(wildcard tests/e2e/test_*.c))
-TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+# tests/lib/term*.c is the pty + libvterm harness: linked into end-to-end
+# tests only, so unit tests need neither libvterm nor -lutil.
+TESTLIB_SRC := $(sort $(filter-out tests/lib/term%,$(wildcard tests/lib/*.c)))
+TERMLIB_SRC := $(sort $(wildcard tests/lib/term*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PLOT_OBJ := $(PLOT_SRC:%.c=$(BUILD)/%.o)
@@ -62,6 +65,7 @@ APP_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(TUI_SRC:%.c=$(BUILD)/%.o) $(PLOT_OBJ)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_BIN  := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+TERMLIB_OBJ := $(TERMLIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libquantlab.a
 ifeq ($(BUILD),build)
 EXE := $(BIN)
@@ -117,6 +121,8 @@ $(BUILD)/tests/test_plot: $(BUILD)/tests/unit/test_plot.o $(TESTLIB_OBJ) $(PLOT_
 
 $(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(VTERM_LIBS) $(PNG_LIBS) -lutil $(QL_LIBS)
+# End-to-end tests also link the pty harness, which TESTLIB_OBJ leaves out.
+$(E2E_BIN): $(TERMLIB_OBJ)
 
 tests: $(EXE) $(UNIT_BIN) $(E2E_BIN)
 
