@@ -619,7 +619,7 @@ static void draw_summary(App *a) {
     Session *s = a->s;
     char b1[32], b2[32];
     draw_fill(1, 0, COLS, ROLE_NORMAL, ' ');
-    int x = draw_textf(1, 1, COLS - 2, ROLE_NORMAL, "%s", s->model->name);
+    int x = 1 + draw_textf(1, 1, COLS - 2, ROLE_NORMAL, "%s", s->model->name);
     x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_DIM, "plan:");
     x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_CHANGED, "%s%s", s->plan_label,
                         session_plan_dirty(s) ? "*" : "");
