@@ -15,6 +15,7 @@ const Command COMMANDS[] = {
     {"info", cmd_info, "list a model file: hyper-parameters, tensors, types, sizes"},
     {"generate", cmd_generate, "write a story with the model (greedy or sampled)"},
     {"convert", cmd_convert, "turn a llama2.c checkpoint into a GGUF file"},
+    {"eval", cmd_eval, "perplexity and KL divergence of a plan against FP32 on a text"},
     {NULL, NULL, NULL},
 };
 

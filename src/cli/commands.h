@@ -20,5 +20,6 @@ extern const Command COMMANDS[];
 Status cmd_info(int argc, char **argv, Error *err);
 Status cmd_generate(int argc, char **argv, Error *err);
 Status cmd_convert(int argc, char **argv, Error *err);
+Status cmd_eval(int argc, char **argv, Error *err);
 
 #endif

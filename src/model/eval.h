@@ -108,14 +108,27 @@ typedef struct SensitivityItem {
 typedef enum SensitivityUnit { SENS_TENSOR = 0, SENS_BLOCK = 1 } SensitivityUnit;
 
 /* Quantizes one unit at a time to `target` (everything else F32) and measures KL
- * against FP32 on `set`. Fills *items (caller frees) sorted most sensitive first. */
+ * against FP32 on `set`. Units: SENS_TENSOR, one per quantizable tensor (tensor =
+ * its index, layer -1, its name); SENS_BLOCK, one per block (tensor -1, layer N,
+ * "blk.N") and one per quantizable tensor outside the blocks (token_embd, output).
+ * Fills *items (caller frees) sorted most sensitive first (ties: blocks, then by
+ * tensor index). progress gets the unit's name as its stage. Errors:
+ * ST_UNSUPPORTED for a target quantlab cannot produce, ST_CANCELLED, and those of
+ * quantizing and eval_quality (prefixed with the unit's name); *items is then
+ * NULL and *n_items 0. */
 Status eval_sensitivity(const Model *m, QuantCache *cache, Format target, SensitivityUnit unit,
                         const EvalSet *set, Pool *pool, const Progress *progress,
                         SensitivityItem **items, int *n_items, Error *err);
 
 /* A plan within a size budget: starting from all-`low`, gives `high` to the
- * tensors with the most KL per byte of the extra cost, while the plan fits
- * budget_bytes. Sensitivities must have been measured at `low`. */
+ * units with the most KL per byte of the extra cost, while the plan fits
+ * budget_bytes (plan_bytes). Upgrades are tried in that order and each is kept
+ * only if the plan still fits, so a large one that does not fit leaves room for
+ * smaller ones after it. Sensitivities must have been measured at `low` (their
+ * bytes_saved is checked against it). Errors (*p then empty): ST_USAGE "budget X
+ * bytes is below the smallest plan (Y bytes at q4_0)", an item that names no
+ * quantizable tensor or block, or was measured at another format;
+ * ST_UNSUPPORTED for a format quantlab cannot produce. */
 Status plan_auto(Plan *p, const Model *m, const SensitivityItem *items, int n_items, Format low,
                  Format high, double budget_bytes, Error *err);
 
