@@ -109,7 +109,7 @@ static void print_results(const Model *m, const char *text_name, const EvalSet *
     char b1[32], b2[32], b3[32];
     printf("model            %s\n", file_basename(m->path));
     if (set->protocol == EVAL_LLAMA2C)
-        printf("text             %s: %s pieces, %s bytes; llama2.c protocol (each piece its own sequence)\n",
+        printf("text             %s: %s pieces, %s bytes scored; llama2.c protocol (each piece its own sequence)\n",
                text_name, fmt_count(b1, sizeof b1, set->n_seqs), fmt_count(b2, sizeof b2, set->n_bytes));
     else
         printf("text             %s: %s tokens, %s chunks of %d; llama-perplexity protocol (second halves scored)\n",
@@ -209,9 +209,9 @@ Status cmd_eval(int argc, char **argv, Error *err) {
         fprintf(stderr, "quantlab: note: chunks of %d tokens; %s declares a context of %d\n", n_ctx,
                 file_basename(m->path), m->cfg.context_length);
     if (set.n_truncated > 0)
-        fprintf(stderr, "quantlab: note: %d piece%s longer than %d tokens %s cut to that length "
-                "(bits per byte still counts the whole text)\n", set.n_truncated,
-                set.n_truncated == 1 ? " was" : "s were", set.n_ctx, set.n_truncated == 1 ? "and was" : "and were");
+        fprintf(stderr, "quantlab: note: %d piece%s longer than %d tokens; only %s first %d tokens "
+                "are scored\n", set.n_truncated, set.n_truncated == 1 ? " is" : "s are",
+                set.n_ctx, set.n_truncated == 1 ? "its" : "their", set.n_ctx);
     if ((st = open_plan(&a, m, &plan, &has_plan, plan_label, sizeof plan_label, err)) ||
         (st = weights_init_f32(&base, m, err)))
         goto done;

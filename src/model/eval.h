@@ -38,8 +38,8 @@ typedef struct EvalSet {
     int *tokens;      /* every sequence starts with BOS */
     int score_from;   /* first position whose prediction is scored (0: all) */
     int64_t n_predictions;
-    int64_t n_bytes;  /* bytes of text behind the scored tokens (bits per byte);
-                         0 for EVAL_WINDOWED, which has no per-piece byte count */
+    int64_t n_bytes;  /* bytes of text behind the scored tokens (bits per byte): the
+                         stripped pieces; 0 for EVAL_WINDOWED, which has no byte count */
     int max_len;      /* longest sequence */
     int n_ctx;        /* EVAL_WINDOWED: tokens per chunk; EVAL_LLAMA2C: the length
                          pieces are cut to (the model's context) */

@@ -74,7 +74,7 @@ static void expect_error(ProcResult r, int status, const char *needle) {
 static void test_eval_cli_bundled_text_matches_llama2c(void **state) {
     (void)state;
     ProcResult r = run("eval", "--threads", "2", NULL);
-    const char *want[] = {"eval.txt: 100 pieces, 20,443 bytes", "predictions      9,618\n",
+    const char *want[] = {"eval.txt: 100 pieces, 20,443 bytes scored", "predictions      9,618\n",
                           "PPL FP32         4.1844\n", "NLL FP32         1.4313", "bits/byte FP32   0.9715",
                           "plan             none: FP32 only", NULL};
     expect_ok(&r, want);

@@ -252,6 +252,22 @@ static void test_eval_long_piece_is_cut_to_the_context(void **state) {
     assert_int_equal(s.n_predictions, model->cfg.context_length - 1);
     assert_int_equal(s.n_truncated, 1);
     assert_true(s.n_text_tokens > model->cfg.context_length);
+    /* bits per byte divides by the text the kept tokens stand for: decoded, they
+     * give back exactly the first n_bytes bytes of the piece */
+    char *back = malloc(len + 1);
+    assert_non_null(back);
+    size_t back_len = 0;
+    for (int i = 1; i < s.max_len; i++) {
+        size_t l;
+        const char *piece = tokenizer_decode(&model->tok, s.tokens[i - 1], s.tokens[i], &l);
+        assert_true(back_len + l <= len);
+        memcpy(back + back_len, piece, l);
+        back_len += l;
+    }
+    assert_int_equal(s.n_bytes, back_len);
+    assert_true(back_len > 1000 && back_len < len);
+    assert_memory_equal(back, text, back_len);
+    free(back);
     evalset_free(&s);
     free(text);
 }
