@@ -408,16 +408,17 @@ static void job_report(QualityJob *job, int64_t preds) {
 }
 
 /* Scores one position: the base logits lb and the plan logits lp (or NULL)
- * predicting token tok. Returns false when a logit is not finite. */
-static bool score_position(const float *lb, const float *lp, int vocab, int tok, SeqSums *ss,
+ * predicting token tok. Returns the name of the model whose logits are not
+ * finite ("FP32", "planned"), or NULL when all is well. */
+static const char *score_position(const float *lb, const float *lp, int vocab, int tok, SeqSums *ss,
                            float *kl_out) {
     const double lse_b = ops_logsumexp(lb, vocab);
-    if (!isfinite(lse_b)) return false;
+    if (!isfinite(lse_b)) return "FP32";
     const double nll_b = lse_b - (double)lb[tok];
     ss->nll_base += nll_b;
-    if (!lp) return true;
+    if (!lp) return NULL;
     const double lse_p = ops_logsumexp(lp, vocab);
-    if (!isfinite(lse_p)) return false;
+    if (!isfinite(lse_p)) return "planned";
     const double nll_p = lse_p - (double)lp[tok];
     ss->nll_plan += nll_p;
     double kl = 0.0;
@@ -427,7 +428,7 @@ static bool score_position(const float *lb, const float *lp, int vocab, int tok,
         const double term = exp(logp_b) * (expm1(-d) + d); /* >= 0 in exact arithmetic */
         if (term > 0) kl += term;
     }
-    if (!isfinite(kl)) return false;
+    if (!isfinite(kl)) return "planned"; /* a plan logit of -inf where FP32 has probability */
     const double dp = exp(-nll_p) - exp(-nll_b);
     ss->kl += kl;
     ss->dp2 += dp * dp;
@@ -435,7 +436,7 @@ static bool score_position(const float *lb, const float *lp, int vocab, int tok,
     if (kl < ss->kl_min) ss->kl_min = kl;
     if (sampler_argmax(lb, vocab) == sampler_argmax(lp, vocab)) ss->top1++;
     *kl_out = (float)kl;
-    return true;
+    return NULL;
 }
 
 static Status run_sequence(QualityJob *job, RunState *rb, RunState *rp, int seq, Error *err) {
@@ -453,9 +454,10 @@ static Status run_sequence(QualityJob *job, RunState *rb, RunState *rp, int seq,
         const float *lp = job->plan ? model_forward(job->plan, rp, tok[pos], pos) : NULL;
         if (pos < set->score_from) continue;
         float kl = 0;
-        if (!score_position(lb, lp, vocab, tok[pos + 1], &ss, &kl))
+        const char *bad = score_position(lb, lp, vocab, tok[pos + 1], &ss, &kl);
+        if (bad)
             return error_set(err, ST_FORMAT, "the %s model gave a non-finite logit at position %d of sequence %d: "
-                             "its figures cannot be measured", lp ? "planned or FP32" : "FP32", pos, seq + 1);
+                             "its figures cannot be measured", bad, pos, seq + 1);
         if (kl_out) *kl_out++ = kl;
     }
     job->sums[seq] = ss;

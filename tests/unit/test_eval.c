@@ -484,7 +484,7 @@ static void test_eval_non_finite_logits_are_refused(void **state) {
     memset(&r, 0xab, sizeof r);
     QualityResult untouched = r;
     assert_int_equal(eval_quality(&base, &broken, &s, NULL, NULL, &r, &err), ST_FORMAT);
-    assert_non_null(strstr(err.msg, "non-finite logit"));
+    assert_non_null(strstr(err.msg, "the planned model gave a non-finite logit"));
     assert_memory_equal(&r, &untouched, sizeof r);
     weights_free(&broken);
     free(copy);
