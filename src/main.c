@@ -62,7 +62,7 @@ static int run_explorer(int argc, char **argv) {
     CliArgs a;
     Error err = {ST_OK, ""};
     if (cli_parse(&a, "", EXPLORER_OPTIONS, argc, argv, &err) != ST_OK) {
-        fprintf(stderr, "quantlab: %s\n", err.msg + strlen("quantlab : "));
+        fprintf(stderr, "quantlab: %s\n", err.msg[0] == ':' ? err.msg + 2 : err.msg);
         return 2;
     }
     if (cli_has(&a, "help")) {

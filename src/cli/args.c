@@ -30,7 +30,7 @@ Status cli_parse(CliArgs *a, const char *cmd, const CliOption *opts, int argc, c
         const char *value = NULL;
         if (only_positional || arg[0] != '-' || arg[1] == '\0') {
             if (a->n_pos >= CLI_MAX_POSITIONAL)
-                return error_set(err, ST_USAGE, "quantlab %s: too many arguments", cmd);
+                return error_set(err, ST_USAGE, "%s: too many arguments", cmd);
             a->pos[a->n_pos++] = arg;
             continue;
         }
@@ -43,33 +43,33 @@ Status cli_parse(CliArgs *a, const char *cmd, const CliOption *opts, int argc, c
             const char *eq = strchr(name, '=');
             idx = find_long(opts, name, eq ? (size_t)(eq - name) : strlen(name));
             if (idx < 0)
-                return error_set(err, ST_USAGE, "quantlab %s: unknown option '%.*s' (see quantlab %s --help)",
-                                 cmd, eq ? (int)(eq - arg) : (int)strlen(arg), arg, cmd);
+                return error_set(err, ST_USAGE, "%s: unknown option '%.*s' (see quantlab %s%s--help)",
+                                 cmd, eq ? (int)(eq - arg) : (int)strlen(arg), arg, cmd, *cmd ? " " : "");
             if (eq) {
                 if (!opts[idx].arg)
-                    return error_set(err, ST_USAGE, "quantlab %s: option '--%s' takes no value", cmd,
+                    return error_set(err, ST_USAGE, "%s: option '--%s' takes no value", cmd,
                                      opts[idx].name);
                 value = eq + 1;
             }
         } else {
             idx = find_short(opts, arg[1]);
             if (idx < 0)
-                return error_set(err, ST_USAGE, "quantlab %s: unknown option '-%c' (see quantlab %s --help)",
-                                 cmd, arg[1], cmd);
+                return error_set(err, ST_USAGE, "%s: unknown option '-%c' (see quantlab %s%s--help)",
+                                 cmd, arg[1], cmd, *cmd ? " " : "");
             if (arg[2] != '\0') {
                 if (!opts[idx].arg)
-                    return error_set(err, ST_USAGE, "quantlab %s: option '-%c' takes no value", cmd, arg[1]);
+                    return error_set(err, ST_USAGE, "%s: option '-%c' takes no value", cmd, arg[1]);
                 value = arg + 2;
             }
         }
         if (opts[idx].arg && !value) {
             if (i + 1 >= argc)
-                return error_set(err, ST_USAGE, "quantlab %s: option '--%s' needs a value (%s)", cmd,
+                return error_set(err, ST_USAGE, "%s: option '--%s' needs a value (%s)", cmd,
                                  opts[idx].name, opts[idx].arg);
             value = argv[++i];
         }
         if (idx >= CLI_MAX_OPTIONS)
-            return error_set(err, ST_USAGE, "quantlab %s: option table too large", cmd);
+            return error_set(err, ST_USAGE, "%s: option table too large", cmd);
         a->values[idx] = opts[idx].arg ? value : "";
     }
     return ST_OK;
@@ -102,7 +102,7 @@ Status cli_int(const CliArgs *a, const char *name, long min, long max, long dflt
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end != '\0' || n < min || n > max)
-        return error_set(err, ST_USAGE, "quantlab %s: --%s wants a whole number from %ld to %ld, not '%s'",
+        return error_set(err, ST_USAGE, "%s: --%s wants a whole number from %ld to %ld, not '%s'",
                          a->cmd, name, min, max, v);
     *out = n;
     return ST_OK;
@@ -118,7 +118,7 @@ Status cli_u64(const CliArgs *a, const char *name, uint64_t dflt, uint64_t *out,
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
     if (errno || end == v || *end != '\0' || v[0] == '-')
-        return error_set(err, ST_USAGE, "quantlab %s: --%s wants a non-negative whole number, not '%s'",
+        return error_set(err, ST_USAGE, "%s: --%s wants a non-negative whole number, not '%s'",
                          a->cmd, name, v);
     *out = (uint64_t)n;
     return ST_OK;
@@ -135,7 +135,7 @@ Status cli_float(const CliArgs *a, const char *name, double min, double max, dou
     errno = 0;
     double d = strtod(v, &end);
     if (errno || end == v || *end != '\0' || !isfinite(d) || d < min || d > max)
-        return error_set(err, ST_USAGE, "quantlab %s: --%s wants a number from %g to %g, not '%s'",
+        return error_set(err, ST_USAGE, "%s: --%s wants a number from %g to %g, not '%s'",
                          a->cmd, name, min, max, v);
     *out = d;
     return ST_OK;

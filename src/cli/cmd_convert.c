@@ -31,10 +31,10 @@ Status cmd_convert(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos != 1) return error_set(err, ST_USAGE, "quantlab convert: give one llama2.c checkpoint (see --help)");
+    if (a.n_pos != 1) return error_set(err, ST_USAGE, "convert: give one llama2.c checkpoint (see --help)");
     const char *in = a.pos[0];
     const char *out = cli_str(&a, "output", NULL);
-    if (!out) return error_set(err, ST_USAGE, "quantlab convert: say where to write with -o OUT.gguf");
+    if (!out) return error_set(err, ST_USAGE, "convert: say where to write with -o OUT.gguf");
     if ((st = cli_check_output(out, in, cli_has(&a, "force"), err))) return st;
     const char *tok = cli_str(&a, "tokenizer", NULL);
     if (tok && file_same(out, tok))

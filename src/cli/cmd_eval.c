@@ -21,8 +21,9 @@
 static const CliOption OPTIONS[] = {
     CLI_OPT_MODEL,
     CLI_OPT_TOKENIZER,
-    {"plan", 0, "FILE", "compare this plan with FP32 (lines PATTERN=FORMAT, as llama-quantize --tensor-type)"},
-    {"type", 't', "T", "compare one format for every matrix with FP32: q8_0, q4_0, f16, int4-b32, ..."},
+    CLI_OPT_PLAN,
+    CLI_OPT_TYPE,
+    CLI_OPT_PRESET,
     {"text", 0, "FILE", "UTF-8 text to score (default: the bundled eval.txt, 100 TinyStories pieces)"},
     {"protocol", 0, "P", "llama2c (default): every blank-line piece is its own sequence; "
                          "windowed: llama-perplexity's chunks, second halves scored"},
@@ -48,49 +49,22 @@ static void clear_progress(void) {
 
 /* ------------------------------------------------------------ the plan */
 
-/* The plan the options ask for, and a label for it; *has_plan false for FP32 only. */
+/* The plan the options ask for (cli_plan), and a label for it; *has_plan false
+ * for FP32 only. */
 static Status open_plan(const CliArgs *a, const Model *m, Plan *p, bool *has_plan, char *label,
                         size_t size, Error *err) {
-    const char *file = cli_str(a, "plan", NULL), *type = cli_str(a, "type", NULL);
-    *has_plan = false;
-    if (file && type) return error_set(err, ST_USAGE, "quantlab eval: give --plan or --type, not both");
-    if (!file && !type) {
-        snprintf(label, size, "none: FP32 only (add --type or --plan to compare)");
+    char desc[128];
+    Status st = cli_plan(a, m, p, has_plan, desc, sizeof desc, err);
+    if (st != ST_OK) return st;
+    if (!*has_plan) {
+        plan_free(p);
+        snprintf(label, size, "none: FP32 only (add --type, --preset or --plan to compare)");
         return ST_OK;
     }
-    Status st;
-    if (type) {
-        Format f;
-        if ((st = format_parse(type, &f, err))) {
-            error_prefix(err, "quantlab eval: --type");
-            return st;
-        }
-        if ((st = plan_init(p, m, f, err))) return st;
-        char name[48];
-        snprintf(label, size, "%s for every matrix", format_name(f, name, sizeof name));
-    } else {
-        char *text = NULL;
-        size_t len = 0;
-        PlanRules rules = {0};
-        if ((st = file_read_all(file, (size_t)1 << 20, &text, &len, err)) ||
-            (st = plan_rules_parse(&rules, text, len, file, err)) ||
-            (st = plan_init(p, m, FORMAT_FP32, err)) ||
-            (st = plan_apply_rules(p, m, &rules, file, err))) {
-            free(text);
-            plan_rules_free(&rules);
-            plan_free(p);
-            return st;
-        }
-        free(text);
-        plan_rules_free(&rules);
-        snprintf(label, size, "%s", file);
-    }
     char b1[32], b2[32];
-    size_t used = strlen(label);
-    snprintf(label + used, size - used, " (weights %s bytes; FP32 %s)",
+    snprintf(label, size, "%s: %s bytes of weights (FP32: %s)", desc,
              fmt_count(b1, sizeof b1, (int64_t)ceil(plan_bytes(p, m))),
              fmt_count(b2, sizeof b2, (int64_t)ceil(plan_bytes_f32(m))));
-    *has_plan = true;
     return ST_OK;
 }
 
@@ -148,7 +122,7 @@ Status cmd_eval(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos > 0) return error_set(err, ST_USAGE, "quantlab eval: unexpected argument '%s' (the text goes after --text)", a.pos[0]);
+    if (a.n_pos > 0) return error_set(err, ST_USAGE, "eval: unexpected argument '%s' (the text goes after --text)", a.pos[0]);
     const char *proto_name = cli_str(&a, "protocol", "llama2c");
     EvalProtocol protocol;
     if (strcmp(proto_name, "llama2c") == 0)
@@ -156,15 +130,13 @@ Status cmd_eval(int argc, char **argv, Error *err) {
     else if (strcmp(proto_name, "windowed") == 0)
         protocol = EVAL_WINDOWED;
     else
-        return error_set(err, ST_USAGE, "quantlab eval: --protocol is llama2c or windowed, not '%s'", proto_name);
+        return error_set(err, ST_USAGE, "eval: --protocol is llama2c or windowed, not '%s'", proto_name);
     if (protocol == EVAL_LLAMA2C && cli_has(&a, "ctx"))
-        return error_set(err, ST_USAGE, "quantlab eval: --ctx is for --protocol windowed (llama2c pieces run at the model's context)");
+        return error_set(err, ST_USAGE, "eval: --ctx is for --protocol windowed (llama2c pieces run at the model's context)");
     long ctx_opt, max_tokens;
     if ((st = cli_int(&a, "ctx", 4, RUNSTATE_MAX_CTX, 0, &ctx_opt, err)) ||
         (st = cli_int(&a, "max-tokens", 2, INT32_MAX, 0, &max_tokens, err)))
         return st;
-    if (cli_has(&a, "plan") && cli_has(&a, "type"))
-        return error_set(err, ST_USAGE, "quantlab eval: give --plan or --type, not both");
 
     char text_path[4096];
     const char *text_arg = cli_str(&a, "text", NULL);

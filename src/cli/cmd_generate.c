@@ -45,7 +45,7 @@ Status cmd_generate(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos > 0) return error_set(err, ST_USAGE, "quantlab generate: unexpected argument '%s' (the prompt goes after -p)", a.pos[0]);
+    if (a.n_pos > 0) return error_set(err, ST_USAGE, "generate: unexpected argument '%s' (the prompt goes after -p)", a.pos[0]);
     long n_new;
     double temp, top_p;
     uint64_t seed;
@@ -70,7 +70,7 @@ Status cmd_generate(int argc, char **argv, Error *err) {
         goto done;
     long positions = (long)n_prompt - 1 + n_new;
     if (positions > RUNSTATE_MAX_CTX) {
-        st = error_set(err, ST_LIMIT, "quantlab generate: the prompt (%d tokens) and %ld new tokens "
+        st = error_set(err, ST_LIMIT, "generate: the prompt (%d tokens) and %ld new tokens "
                        "need %ld positions; at most %d fit", n_prompt, n_new, positions, RUNSTATE_MAX_CTX);
         goto done;
     }

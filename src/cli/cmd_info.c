@@ -58,7 +58,7 @@ Status cmd_info(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos > 1) return error_set(err, ST_USAGE, "quantlab info: give one model file");
+    if (a.n_pos > 1) return error_set(err, ST_USAGE, "info: give one model file");
     char path[4096];
     if ((st = cli_model_path(&a, true, path, sizeof path, err))) return st;
     GgufFile g;

@@ -34,7 +34,7 @@ Status cmd_plan(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos > 0) return error_set(err, ST_USAGE, "quantlab plan: unexpected argument '%s'", a.pos[0]);
+    if (a.n_pos > 0) return error_set(err, ST_USAGE, "plan: unexpected argument '%s'", a.pos[0]);
     const char *out = cli_str(&a, "output", NULL);
     if (out && (st = cli_check_output(out, NULL, cli_has(&a, "force"), err))) return st;
     Model *m = NULL;

@@ -37,14 +37,14 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos > 0) return error_set(err, ST_USAGE, "quantlab quantize: unexpected argument '%s' (the model goes after -m)", a.pos[0]);
+    if (a.n_pos > 0) return error_set(err, ST_USAGE, "quantize: unexpected argument '%s' (the model goes after -m)", a.pos[0]);
     const char *out = cli_str(&a, "output", NULL);
-    if (!out) return error_set(err, ST_USAGE, "quantlab quantize: say where to write with -o OUT.gguf");
+    if (!out) return error_set(err, ST_USAGE, "quantize: say where to write with -o OUT.gguf");
     Format fallback;
     const char *fb = cli_str(&a, "fallback", "f16");
     if (strcmp(fb, "f16") == 0) fallback = FORMAT_FP16;
     else if (strcmp(fb, "f32") == 0) fallback = FORMAT_FP32;
-    else return error_set(err, ST_USAGE, "quantlab quantize: --fallback is f16 or f32, not '%s'", fb);
+    else return error_set(err, ST_USAGE, "quantize: --fallback is f16 or f32, not '%s'", fb);
 
     char path[4096];
     if ((st = cli_model_path(&a, false, path, sizeof path, err))) return st;
@@ -64,7 +64,7 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
         (st = cli_plan(&a, m, &p, &given, desc, sizeof desc, err)))
         goto done;
     if (!given) {
-        st = error_set(err, ST_USAGE, "quantlab quantize: say what to quantize to: --type q4_0, --preset int8 or --plan FILE");
+        st = error_set(err, ST_USAGE, "quantize: say what to quantize to: --type q4_0, --preset int8 or --plan FILE");
         goto done;
     }
     cache = qcache_new(m, pool);

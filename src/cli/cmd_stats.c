@@ -84,7 +84,7 @@ Status cmd_stats(int argc, char **argv, Error *err) {
                        OPTIONS);
         return ST_OK;
     }
-    if (a.n_pos > 0) return error_set(err, ST_USAGE, "quantlab stats: unexpected argument '%s'", a.pos[0]);
+    if (a.n_pos > 0) return error_set(err, ST_USAGE, "stats: unexpected argument '%s'", a.pos[0]);
     long bins;
     if ((st = cli_int(&a, "bins", 2, 400, 32, &bins, err))) return st;
     Model *m = NULL;

@@ -61,14 +61,14 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
     const char *preset = cli_str(a, "preset", NULL);
     *given = (file != NULL) + (type != NULL) + (preset != NULL) > 0;
     if ((file != NULL) + (type != NULL) + (preset != NULL) > 1)
-        return error_set(err, ST_USAGE, "quantlab %s: give only one of --plan, --type and --preset", a->cmd);
+        return error_set(err, ST_USAGE, "%s: give only one of --plan, --type and --preset", a->cmd);
     snprintf(desc, size, "f32");
     if (type) {
         Format f;
         Status st = format_parse(type, &f, err);
         if (st != ST_OK) return st;
         if (!format_is_supported(f))
-            return error_set(err, ST_USAGE, "quantlab %s: quantlab cannot produce '%s' weights", a->cmd, type);
+            return error_set(err, ST_USAGE, "%s: quantlab cannot produce '%s' weights", a->cmd, type);
         format_name(f, desc, size);
         return plan_init(p, m, f, err);
     }
@@ -76,7 +76,7 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
         int id = plan_preset_from_name(preset);
         if (id < 0)
             return error_set(err, ST_USAGE,
-                             "quantlab %s: unknown preset '%s' (fp32 fp16 int8 int4 int4-keep-edges q4_k_m-like as-stored)",
+                             "%s: unknown preset '%s' (fp32 fp16 int8 int4 int4-keep-edges q4_k_m-like as-stored)",
                              a->cmd, preset);
         snprintf(desc, size, "preset %s", preset);
         return plan_preset(p, m, (PlanPreset)id, err);

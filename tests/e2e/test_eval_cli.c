@@ -101,7 +101,7 @@ static void test_eval_cli_bad_options_and_texts(void **state) {
     expect_error(run("eval", "--protocol", "windowed", "--ctx", "2", NULL), 2, "--ctx");
     expect_error(run("eval", "--max-tokens", "1", NULL), 2, "--max-tokens");
     expect_error(run("eval", "story.txt", NULL), 2, "unexpected argument 'story.txt'");
-    expect_error(run("eval", "--type", "q8_0", "--plan", "x.plan", NULL), 2, "not both");
+    expect_error(run("eval", "--type", "q8_0", "--plan", "x.plan", NULL), 2, "only one");
     expect_error(run("eval", "--text", "/nonexistent/story.txt", NULL), 1, "/nonexistent/story.txt");
     const char *bin = tmp_file("bin.txt", "Once upon\xff a time", 16);
     expect_error(run("eval", "--text", bin, NULL), 1, "not UTF-8 text (byte 0xff at offset 9)");
