@@ -286,13 +286,13 @@ static const struct {
     const char *name;
     const char *label;
 } PRESETS[PRESET_COUNT] = {
-    [PRESET_FP32] = {"fp32", "FP32 everywhere (the original)"},
-    [PRESET_FP16] = {"fp16", "FP16 everywhere"},
-    [PRESET_INT8] = {"int8", "INT8 (Q8_0) everywhere"},
-    [PRESET_INT4] = {"int4", "INT4 (Q4_0) everywhere"},
-    [PRESET_INT4_KEEP_EDGES] = {"int4-keep-edges", "INT4, embeddings and output at INT8"},
-    [PRESET_Q4_K_M_LIKE] = {"q4_k_m-like", "INT4 with more bits where llama.cpp's Q4_K_M puts them"},
-    [PRESET_AS_STORED] = {"as-stored", "as the file stores it"},
+    [PRESET_FP32] = {"fp32", "all FP32"},
+    [PRESET_FP16] = {"fp16", "all FP16"},
+    [PRESET_INT8] = {"int8", "all INT8"},
+    [PRESET_INT4] = {"int4", "all INT4"},
+    [PRESET_INT4_KEEP_EDGES] = {"int4-keep-edges", "INT4, edges INT8"},
+    [PRESET_Q4_K_M_LIKE] = {"q4_k_m-like", "Q4_K_M-like mix"},
+    [PRESET_AS_STORED] = {"as-stored", "as stored"},
 };
 
 const char *plan_preset_name(PlanPreset preset) {

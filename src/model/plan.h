@@ -80,7 +80,7 @@ typedef enum PlanPreset {
 
 Status plan_preset(Plan *p, const Model *m, PlanPreset preset, Error *err);
 const char *plan_preset_name(PlanPreset preset);  /* "int4-keep-edges" */
-const char *plan_preset_label(PlanPreset preset); /* "INT4, embeddings and output INT8" */
+const char *plan_preset_label(PlanPreset preset); /* short, for a status line: "INT4, edges INT8" */
 /* Preset by name; -1 if none. */
 int plan_preset_from_name(const char *name);
 

@@ -356,9 +356,22 @@ static void preset_chosen(App *a, int index, const char *text) {
 }
 
 static void open_presets(App *a) {
-    const char *items[PRESET_COUNT];
-    for (int i = 0; i < PRESET_COUNT; i++) items[i] = plan_preset_label((PlanPreset)i);
-    app_menu(a, "Presets", items, PRESET_COUNT, 0, preset_chosen, 0);
+    static const char *const what[PRESET_COUNT] = {
+        [PRESET_FP32] = "the original: 32 bits a weight",
+        [PRESET_FP16] = "half precision: 16 bits",
+        [PRESET_INT8] = "Q8_0: 8 bits and a scale per 32 weights",
+        [PRESET_INT4] = "Q4_0: 4 bits and a scale per 32 weights",
+        [PRESET_INT4_KEEP_EDGES] = "INT4, but the embeddings and output at INT8",
+        [PRESET_Q4_K_M_LIKE] = "INT4 with INT8 where llama.cpp's Q4_K_M adds bits",
+        [PRESET_AS_STORED] = "each tensor as the file stores it",
+    };
+    static char items[PRESET_COUNT][POPUP_ITEM_LEN];
+    const char *ptrs[PRESET_COUNT];
+    for (int i = 0; i < PRESET_COUNT; i++) {
+        snprintf(items[i], sizeof items[i], "%-17s %s", plan_preset_label((PlanPreset)i), what[i]);
+        ptrs[i] = items[i];
+    }
+    app_menu(a, "Presets", ptrs, PRESET_COUNT, 0, preset_chosen, 0);
 }
 
 static char picker_paths[POPUP_MAX_ITEMS][1024];
@@ -620,10 +633,9 @@ static void draw_summary(App *a) {
     char b1[32], b2[32];
     draw_fill(1, 0, COLS, ROLE_NORMAL, ' ');
     int x = 1 + draw_textf(1, 1, COLS - 2, ROLE_NORMAL, "%s", s->model->name);
-    x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_DIM, "plan:");
-    x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_CHANGED, "%s%s", s->plan_label,
+    x += 2 + draw_textf(1, x + 2, COLS - x - 2, ROLE_CHANGED, "%s%s", s->plan_label,
                         session_plan_dirty(s) ? "*" : "");
-    x += 1 + draw_textf(1, x + 1, COLS - x - 2, ROLE_NORMAL, "%s of %s, %.2f bits/weight",
+    x += 2 + draw_textf(1, x + 2, COLS - x - 2, ROLE_NORMAL, "%s of %s, %.2f bits/w",
                         ui_fmt_bytes(b1, sizeof b1, session_plan_bytes(s)),
                         ui_fmt_bytes(b2, sizeof b2, plan_bytes_f32(s->model)), session_plan_bits(s));
     /* a running job, at the right */
@@ -639,18 +651,28 @@ static void draw_summary(App *a) {
     }
 }
 
+/* The function-key bar, F1..F10 in order, from the key table. */
+static int fbar_entries(const KeyBinding **out) {
+    int n = 0;
+    for (int f = 1; f <= 12; f++)
+        for (int i = 0; i < N_KEYS; i++)
+            if (KEYS[i].fbar && KEYS[i].key == KEY_F(f)) out[n++] = &KEYS[i];
+    return n;
+}
+
+static int fbar_width(const KeyBinding *k) {
+    return (k->key >= KEY_F(10) ? 3 : 2) + 6;
+}
+
 static void draw_fbar(App *a) {
     int y = LINES - 1;
+    const KeyBinding *keys[16];
+    int n = fbar_entries(keys);
     draw_fill(y, 0, COLS, ROLE_FKEY_LABEL, ' ');
     int x = 0;
-    for (int i = 0; i < N_KEYS && x < COLS; i++) {
-        if (!KEYS[i].fbar) continue;
-        char key[16];
-        snprintf(key, sizeof key, "F%d", (KEYS[i].key - KEY_F(0)) % 100);
-        x += draw_textf(y, x, COLS - x, ROLE_FKEY, "%s", key);
-        char label[16];
-        snprintf(label, sizeof label, "%-7s", KEYS[i].fbar);
-        x += draw_textf(y, x, COLS - x, ROLE_FKEY_LABEL, "%s", label);
+    for (int i = 0; i < n && x < COLS; i++) {
+        x += draw_textf(y, x, COLS - x, ROLE_FKEY, "F%d", (keys[i]->key - KEY_F(0)) % 100);
+        x += draw_textf(y, x, COLS - x, ROLE_FKEY_LABEL, "%-6.6s", keys[i]->fbar);
     }
     (void)a;
 }
@@ -727,11 +749,11 @@ static int handle_mouse(App *a) {
         return UI_NONE;
     }
     if (ev.y == LINES - 1) { /* function keys */
-        int x = 0;
-        for (int i = 0; i < N_KEYS; i++) {
-            if (!KEYS[i].fbar) continue;
-            int w = (KEYS[i].key - KEY_F(0) >= 10 ? 3 : 2) + 7;
-            if (ev.x >= x && ev.x < x + w) return global_action(a, KEYS[i].action);
+        const KeyBinding *keys[16];
+        int n = fbar_entries(keys), x = 0;
+        for (int i = 0; i < n; i++) {
+            int w = fbar_width(keys[i]);
+            if (ev.x >= x && ev.x < x + w) return global_action(a, keys[i]->action);
             x += w;
         }
         return UI_NONE;

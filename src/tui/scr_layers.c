@@ -74,7 +74,7 @@ typedef struct Cols {
 } Cols;
 
 static Cols layout(int w) {
-    Cols c = {24, 10, 0, 14, 9, 6, 8, 8, 0};
+    Cols c = {20, 9, 0, 14, 9, 6, 9, 8, 0};
     int used = 2 + c.name + c.shape + c.format + c.bytes + c.bits + c.rmse + c.sqnr;
     if (w - used >= 10) {
         c.weights = 10;
@@ -93,7 +93,7 @@ static void draw_header(int y, int x, const Cols *c) {
     int n = snprintf(line, sizeof line, "  %-*s%-*s", c->name, "tensor", c->shape, "shape");
     if (c->weights) n += snprintf(line + n, sizeof line - (size_t)n, "%*s ", c->weights - 1, "weights");
     n += snprintf(line + n, sizeof line - (size_t)n, "%-*s%*s %*s%*s%*s", c->format, "format", c->bytes - 1, "bytes",
-                  c->bits - 1, "bits", c->rmse, "RMSE", c->sqnr, "SQNR dB");
+                  c->bits - 1, "bits", c->rmse - 1, "RMSE", c->sqnr, "SQNR dB");
     if (c->maxerr) snprintf(line + n, sizeof line - (size_t)n, "%*s", c->maxerr, "max|err|");
     draw_fill(y, x, COLS - x, ROLE_HEADER, ' ');
     draw_text(y, x, COLS - x, ROLE_HEADER, line);
@@ -120,6 +120,8 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
         if (dot) shown = dot + 1;
     }
     snprintf(name, sizeof name, "%s%s", t->layer >= 0 ? "  " : "", shown);
+    size_t nl = strlen(name);
+    if (nl > 7 && strcmp(name + nl - 7, ".weight") == 0) name[nl - 7] = '\0'; /* every row says it */
     if (t->n_dims == 1) snprintf(shape, sizeof shape, "%lld", (long long)t->cols);
     else snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
     if (quant) format_short(f, fmt, sizeof fmt);
@@ -145,11 +147,11 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
     col += c->bytes + c->bits;
     TensorStatsEntry e;
     if (!quant || (f.kind == FORMAT_GGML && f.type == 0)) {
-        draw_textf(y, col, c->rmse + c->sqnr, selected ? base : ROLE_DIM, "%*s%*s", c->rmse, "0", c->sqnr, "exact");
+        draw_textf(y, col, c->rmse + c->sqnr, selected ? base : ROLE_DIM, "%*s%*s", c->rmse - 1, "0", c->sqnr, "exact");
     } else if (session_tensor_stats(s, i, &e)) {
         ThemeRole q = selected ? base : (e.st.sqnr_db < 15 ? ROLE_BAD : e.st.sqnr_db < 25 ? ROLE_WARN : ROLE_NORMAL);
-        if (isinf(e.st.sqnr_db)) draw_textf(y, col, c->rmse + c->sqnr, q, "%*.3g%*s", c->rmse, e.st.rmse, c->sqnr, "exact");
-        else draw_textf(y, col, c->rmse + c->sqnr, q, "%*.3g%*.1f", c->rmse, e.st.rmse, c->sqnr, e.st.sqnr_db);
+        if (isinf(e.st.sqnr_db)) draw_textf(y, col, c->rmse + c->sqnr, q, "%*.3g%*s", c->rmse - 1, e.st.rmse, c->sqnr, "exact");
+        else draw_textf(y, col, c->rmse + c->sqnr, q, "%*.3g%*.1f", c->rmse - 1, e.st.rmse, c->sqnr, e.st.sqnr_db);
         if (c->maxerr) draw_textf(y, col + c->rmse + c->sqnr, c->maxerr, base, "%*.3g", c->maxerr, e.st.max_abs_err);
     } else {
         draw_textf(y, col, c->rmse + c->sqnr, ROLE_DIM, "%*s", c->rmse, "...");
@@ -192,7 +194,6 @@ static void layers_draw(App *a, Rect r) {
         if (row->tensor >= 0) draw_tensor_row(a, r.y + 1 + k, r.x, r.w, &c, row->tensor, sel);
         else draw_block_row(a, r.y + 1 + k, r.x, r.w, &c, row->layer, sel);
     }
-    if (n > list_h) draw_textf(r.y, r.x + r.w - 12, 12, ROLE_HEADER, "%d/%d", v->sel + 1, n);
 
     Session *s = a->s;
     char b1[32], b2[32], b3[32];
@@ -212,11 +213,11 @@ static void layers_draw(App *a, Rect r) {
                        "rows of %lld values: 32-value blocks need %lld zeros of padding per row (counted in the bytes)",
                        (long long)t->cols, (long long)((t->cols + 31) / 32 * 32 - t->cols));
         else
-            draw_textf(y + 1, r.x + 1, r.w - 2, ROLE_DIM, "%s: %lld weights; * marks a format other than the file's",
-                       t->name, (long long)t->n_elements);
+            draw_textf(y + 1, r.x + 1, r.w - 2, ROLE_DIM, "%s: %lld weights  (row %d of %d; * = not as in the file)",
+                       t->name, (long long)t->n_elements, v->sel + 1, n);
     }
     draw_text(y + 2, r.x + 1, r.w - 2, ROLE_DIM,
-              "Space/- fewer bits  + more  f formats  b whole block  a everything  u undo  p presets");
+              "Space/- fewer bits  + more  f formats  b block  a all  u undo  p presets");
 }
 
 static int current_target(App *a, bool *is_block) {

@@ -45,15 +45,19 @@ static void draw_size(App *a, Rect r, int y) {
     draw_hbar(y + 2, r.x + 1 + label_w, bar_w, plan, f32, ROLE_BAR_PLAN, true);
     draw_textf(y + 2, r.x + 1 + label_w + bar_w + 2, num_w, ROLE_BAR_PLAN, "%-12s%6.2f",
                ui_fmt_bytes(b2, sizeof b2, plan), session_plan_bits(s));
-    draw_textf(y + 3, r.x + 1 + label_w, r.w - label_w - 2, ROLE_DIM,
-               "%s bytes: %.1fx smaller than FP32", ui_fmt_count(b1, sizeof b1, plan), plan > 0 ? f32 / plan : 0.0);
+    if (plan < f32 * 0.999)
+        draw_textf(y + 3, r.x + 1 + label_w, r.w - label_w - 2, ROLE_DIM, "%s bytes: %.1fx smaller than FP32",
+                   ui_fmt_count(b1, sizeof b1, plan), plan > 0 ? f32 / plan : 0.0);
+    else
+        draw_textf(y + 3, r.x + 1 + label_w, r.w - label_w - 2, ROLE_DIM, "%s bytes: as big as FP32",
+                   ui_fmt_count(b1, sizeof b1, plan));
     double bits = session_plan_bits(s);
     draw_textf(y + 5, r.x + 1, r.w - 2, ROLE_NORMAL,
-               "A 7-billion-weight model at these bits per weight: FP32 %s, your plan %s",
+               "7 billion weights at these bits: FP32 %s, your plan %s",
                ui_fmt_bytes(b1, sizeof b1, plan_projected_bytes(32, 7e9)),
                ui_fmt_bytes(b2, sizeof b2, plan_projected_bytes(bits, 7e9)));
     draw_text(y + 6, r.x + 1, r.w - 2, ROLE_DIM,
-              "(arithmetic: 7e9 weights x bits / 8; FP32 28 GB, INT8 ~7 GB, INT4 ~3.5 GB plus scales)");
+              "(arithmetic: weights x bits / 8; INT8 ~7 GB and INT4 ~3.5 GB, plus scales)");
 }
 
 static void draw_speed(App *a, int y, int x, int w) {
@@ -72,7 +76,7 @@ static void draw_speed(App *a, int y, int x, int w) {
         return;
     }
     bool stale = s->speed.plan_hash != h;
-    draw_textf(y + 1, x, w, ROLE_NORMAL, "FP32       %s tokens/s", ui_fmt_count(b, sizeof b, s->speed.tps_fp32));
+    draw_textf(y + 1, x, w, ROLE_NORMAL, "FP32      %s tokens/s", ui_fmt_count(b, sizeof b, s->speed.tps_fp32));
     draw_textf(y + 2, x, w, stale ? ROLE_DIM : ROLE_BAR_PLAN, "%s %s tokens/s (%.2fx)", stale ? "old plan " : "your plan",
                ui_fmt_count(b, sizeof b, s->speed.tps_plan),
                s->speed.tps_fp32 > 0 ? s->speed.tps_plan / s->speed.tps_fp32 : 0.0);
@@ -117,9 +121,9 @@ static void model_draw(App *a, Rect r) {
     draw_textf(y++, r.x + 1, r.w - 2, ROLE_TITLE, "%s  (%s)", m->name, m->architecture);
     draw_textf(y++, r.x + 1, r.w - 2, ROLE_DIM, "%s, %s", s->model_path, ui_fmt_bytes(b1, sizeof b1, (double)m->file_size));
     draw_textf(y++, r.x + 1, r.w - 2, ROLE_NORMAL,
-               "%s weights in %d tensors: %d blocks, width %d, %d heads, vocabulary %d, context %d",
+               "%s weights, %d tensors: %d blocks, width %d, %d heads, %d tokens",
                ui_fmt_count(b2, sizeof b2, (double)m->n_params), m->n_tensors, c->n_layers, c->dim, c->n_heads,
-               c->vocab_size, c->context_length);
+               c->vocab_size);
     y++;
     draw_size(a, r, y);
     y += 8;
