@@ -79,6 +79,7 @@ Status session_open(Session **out, const char *model_path, const char *tokenizer
     Session *s = calloc(1, sizeof *s);
     if (!s) return error_set(err, ST_NOMEM, "out of memory");
     s->threads = threads > 0 ? threads : pool_cpu_count();
+    s->ui_tensor = -1;
     Model *m = NULL;
     Status st = model_open(&m, model_path, tokenizer_path, err);
     if (st == ST_OK) st = attach_model(s, m, model_path, err);

@@ -120,6 +120,12 @@ typedef struct Session {
 
     char message[ERROR_MSG_MAX]; /* the last job error or note, for the status line */
     unsigned generation;     /* bumped on every change worth a redraw */
+
+    /* What the interface shows, written by tui/app.c and read by lesson checks
+     * ("open the Histogram of the output layer"), so lesson/ needs no curses.
+     * The session itself never reads them. */
+    char ui_screen[16];      /* lower-case screen name: "model", "layers", "histogram"...; "" none */
+    int ui_tensor;           /* the tensor selected on Layers/Histogram, -1 none */
 } Session;
 
 /* Opens a model into a new session with an all-F32 plan. On error *out is NULL
