@@ -645,47 +645,80 @@ Status lesson_set_add(LessonSet *set, Lesson *l, Error *err) {
     return ST_OK;
 }
 
-Status lesson_set_load(LessonSet *set, const char *dir, Error *err) {
-    memset(set, 0, sizeof *set);
+static int name_cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+Status lesson_dir_list(const char *dir, char ***paths, int *n, Error *err) {
+    *paths = NULL;
+    *n = 0;
     DIR *d = opendir(dir);
     if (!d) return error_set(err, ST_IO, "%s: cannot read the lessons directory", dir);
-    Status first = ST_OK;
+    char **list = NULL;
+    int count = 0, cap = 0;
+    Status st = ST_OK;
     struct dirent *e;
-    char names[256][256];
-    int n = 0;
-    while ((e = readdir(d)) && n < 256) {
+    while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
-        if (len < 4 || len >= sizeof names[0] || strcmp(e->d_name + len - 3, ".md") != 0) continue;
-        if (strcmp(e->d_name, "README.md") == 0) continue;
-        snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".md") != 0 || strcmp(e->d_name, "README.md") == 0) continue;
+        if (count == 1024) break; /* more lesson files than anyone writes */
+        if (count == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **grown = realloc(list, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                st = error_set(err, ST_NOMEM, "out of memory");
+                break;
+            }
+            list = grown;
+        }
+        size_t need = strlen(dir) + len + 2;
+        if (!(list[count] = malloc(need))) {
+            st = error_set(err, ST_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(list[count++], need, "%s/%s", dir, e->d_name);
     }
     closedir(d);
-    /* file-name order, so the first error reported does not depend on the directory */
-    for (int i = 1; i < n; i++)
-        for (int k = i; k > 0 && strcmp(names[k - 1], names[k]) > 0; k--) {
-            char tmp[256];
-            memcpy(tmp, names[k], sizeof tmp);
-            memcpy(names[k], names[k - 1], sizeof tmp);
-            memcpy(names[k - 1], tmp, sizeof tmp);
-        }
+    if (st != ST_OK) {
+        lesson_dir_list_free(list, count);
+        return st;
+    }
+    /* file-name order, so what is reported first does not depend on the directory */
+    if (count > 1) qsort(list, (size_t)count, sizeof *list, name_cmp);
+    *paths = list;
+    *n = count;
+    return ST_OK;
+}
+
+void lesson_dir_list_free(char **paths, int n) {
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+Status lesson_set_load(LessonSet *set, const char *dir, Error *err) {
+    memset(set, 0, sizeof *set);
+    char **paths;
+    int n;
+    Status st = lesson_dir_list(dir, &paths, &n, err);
+    if (st != ST_OK) return st;
+    Status first = ST_OK;
     for (int i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%.3800s/%.255s", dir, names[i]);
         Lesson *l;
         Error e1 = {0};
-        if (lesson_load(&l, path, &e1) != ST_OK) {
+        if (lesson_load(&l, paths[i], &e1) != ST_OK) {
             if (first == ST_OK) {
-                first = ST_FORMAT;
+                first = e1.status == ST_NOMEM ? ST_NOMEM : ST_FORMAT;
                 if (err) *err = e1;
             }
             continue;
         }
         if (lesson_set_add(set, l, &e1) != ST_OK) {
-            lesson_set_free(set);
             if (err) *err = e1;
-            return ST_NOMEM;
+            first = ST_NOMEM;
+            break;
         }
     }
+    lesson_dir_list_free(paths, n);
     return first;
 }
 
@@ -709,19 +742,10 @@ int lesson_set_find(const LessonSet *set, const char *id) {
     return matches == 1 ? found : -1;
 }
 
-Status lesson_set_check(const LessonSet *set, Error *err) {
-    for (int i = 0; i < set->n; i++) {
-        const Lesson *l = set->lessons[i];
-        for (int k = 0; k < i; k++)
-            if (strcmp(set->lessons[k]->id, l->id) == 0)
-                return error_set(err, ST_FORMAT, "%s:1: another lesson has the same id (%s)", l->path, set->lessons[k]->path);
-        if (!l->builds_on[0]) continue;
-        bool found = false;
-        for (int k = 0; k < set->n && !found; k++) found = strcmp(set->lessons[k]->id, l->builds_on) == 0;
-        if (!found) {
-            return error_set(err, ST_FORMAT, "%s:%d: builds-on names '%s', which is not a lesson here", l->path, l->builds_on_line,
-                             l->builds_on);
-        }
-    }
-    return ST_OK;
+Status lesson_check_builds_on(const Lesson *l, const LessonSet *known, Error *err) {
+    if (!l->builds_on[0]) return ST_OK;
+    for (int k = 0; k < known->n; k++)
+        if (strcmp(known->lessons[k]->id, l->builds_on) == 0) return ST_OK;
+    return error_set(err, ST_FORMAT, "%s:%d: builds-on names '%s', which is not a lesson here", l->path,
+                     l->builds_on_line, l->builds_on);
 }

@@ -157,16 +157,21 @@ typedef struct LessonSet {
     int n;
 } LessonSet;
 
-/* Loads every "*.md" file of dir except README.md. Files that do not parse are
- * skipped and the first such error is returned in *err with ST_FORMAT, the good
- * ones still loaded; ST_IO only when the directory cannot be read. */
+/* The lesson files of a directory: every "*.md" but README.md, as "dir/name",
+ * sorted by name. Free with lesson_dir_list_free. */
+Status lesson_dir_list(const char *dir, char ***paths, int *n, Error *err);
+void lesson_dir_list_free(char **paths, int n);
+
+/* Loads every lesson file of dir. Files that do not parse are skipped and the
+ * first such error is returned in *err with ST_FORMAT, the good ones still
+ * loaded; ST_IO only when the directory cannot be read. */
 Status lesson_set_load(LessonSet *set, const char *dir, Error *err);
 /* Adds one parsed lesson (takes ownership; keeps the order). */
 Status lesson_set_add(LessonSet *set, Lesson *l, Error *err);
 void lesson_set_free(LessonSet *set);
 /* The lesson whose id is `id`, or else the only one whose id starts with it; -1. */
 int lesson_set_find(const LessonSet *set, const char *id);
-/* Problems between lessons: a builds-on naming no lesson in the set. */
-Status lesson_set_check(const LessonSet *set, Error *err);
+/* A builds-on that names no lesson in `known`: ST_FORMAT "path:LINE: ...". */
+Status lesson_check_builds_on(const Lesson *l, const LessonSet *known, Error *err);
 
 #endif
