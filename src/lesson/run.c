@@ -303,6 +303,10 @@ void lesson_run_feedback(const LessonRun *r, Session *s, bool mark_figs, char *o
     } else {
         bool low = false;
         if (st->numeric) lesson_grade_number(st, s, r->number, &low);
+        if (st->numeric) {
+            snprintf(line, sizeof line, "You said %g%s%s.", r->number, st->unit ? " " : "", st->unit ? st->unit : "");
+            put(&o, s, false, NULL, line);
+        }
         if (st->kind == STEP_PREDICT) put(&o, s, mark_figs, NULL, "Not what happened - that is how we learn.");
         else if (r->phase == RUN_TRY_AGAIN) put(&o, s, mark_figs, NULL, "Not quite. Try again.");
         else put(&o, s, mark_figs, NULL, "Not quite.");
