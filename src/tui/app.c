@@ -543,6 +543,7 @@ static int global_action(App *a, Action act) {
         if (session_plan_dirty(s) && !a->opt.present) app_confirm(a, "The plan has changes you have not saved. Quit anyway?", quit_confirmed, 0);
         else a->quit = true;
         return UI_REDRAW;
+    case ACT_QUIT_NOW: a->quit = true; return UI_QUIT;
     case ACT_HELP:
         app_switch_screen(a, a->screen == SCREEN_HELP ? a->before_help : SCREEN_HELP);
         return UI_REDRAW;
@@ -779,7 +780,8 @@ static int handle_key(App *a, int ch) {
     if (ch == KEY_MOUSE) return a->mouse ? handle_mouse(a) : UI_NONE;
     if (a->popup.kind != POPUP_NONE) return popup_key(a, ch);
     if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) { /* only quitting makes sense */
-        if (ch == 'q' || ch == KEY_F(10) || ch == 3) return global_action(a, ACT_QUIT);
+        Action act = keys_lookup(ch, SCR_ALL);
+        if (act == ACT_QUIT || act == ACT_QUIT_NOW) return global_action(a, act);
         return UI_NONE;
     }
     const Screen *scr = SCREENS[a->screen];
