@@ -303,13 +303,13 @@ void lesson_run_feedback(const LessonRun *r, Session *s, bool mark_figs, char *o
     } else {
         bool low = false;
         if (st->numeric) lesson_grade_number(st, s, r->number, &low);
+        if (st->kind == STEP_PREDICT) put(&o, s, mark_figs, NULL, "Not what happened - that is how we learn.");
+        else if (r->phase == RUN_TRY_AGAIN) put(&o, s, mark_figs, NULL, "Not quite. Try again.");
+        else put(&o, s, mark_figs, NULL, "Not quite.");
         if (st->numeric) {
             snprintf(line, sizeof line, "You said %g%s%s.", r->number, st->unit ? " " : "", st->unit ? st->unit : "");
             put(&o, s, false, NULL, line);
         }
-        if (st->kind == STEP_PREDICT) put(&o, s, mark_figs, NULL, "Not what happened - that is how we learn.");
-        else if (r->phase == RUN_TRY_AGAIN) put(&o, s, mark_figs, NULL, "Not quite. Try again.");
-        else put(&o, s, mark_figs, NULL, "Not quite.");
         if (st->numeric) put(&o, s, mark_figs, NULL, low ? (st->too_low ? st->too_low : st->wrong)
                                                          : (st->too_high ? st->too_high : st->wrong));
         else if (r->choice >= 0) put(&o, s, mark_figs, NULL, st->choices[r->choice].why);
