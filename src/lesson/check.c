@@ -18,6 +18,7 @@ typedef struct CheckDef {
     CheckInfo info;
     CheckHolds holds;
     CheckPerform perform;
+    const char *needs; /* the measurement without which the check cannot tell, or NULL */
 } CheckDef;
 
 static const char *const SCREENS[] = {"model", "layers", "histogram", "compare", "quality", "lessons"};
@@ -304,32 +305,32 @@ static void do_most_sensitive(Session *s, const LessonCheck *c, LessonAct *act) 
 
 static const CheckDef CHECKS[] = {
     {{"screen", "screen SCREEN", "show a screen (model, layers, histogram, compare, quality, lessons)",
-      {ARG_SCREEN, ARG_NONE}}, holds_screen, do_screen},
+      {ARG_SCREEN, ARG_NONE}}, holds_screen, do_screen, NULL},
     {{"select", "select TENSOR", "select a tensor on the Layers or Histogram screen", {ARG_TENSOR, ARG_NONE}},
-     holds_select, do_select},
+     holds_select, do_select, NULL},
     {{"histogram", "histogram TENSOR", "open the Histogram screen on a tensor", {ARG_TENSOR, ARG_NONE}},
-     holds_histogram, do_histogram},
+     holds_histogram, do_histogram, NULL},
     {{"format", "format TARGET FORMAT", "give a tensor, a block (blk.N) or all matrices (all) a format",
-      {ARG_TARGET, ARG_FORMAT}}, holds_format, do_format},
-    {{"preset", "preset NAME", "choose a preset plan (p)", {ARG_PRESET, ARG_NONE}}, holds_preset, do_preset},
+      {ARG_TARGET, ARG_FORMAT}}, holds_format, do_format, NULL},
+    {{"preset", "preset NAME", "choose a preset plan (p)", {ARG_PRESET, ARG_NONE}}, holds_preset, do_preset, NULL},
     {{"mixed", "mixed", "make a plan with at least two different formats (mixed precision)",
-      {ARG_NONE, ARG_NONE}}, holds_mixed, do_mixed},
+      {ARG_NONE, ARG_NONE}}, holds_mixed, do_mixed, NULL},
     {{"shrunk", "shrunk", "make the model smaller than FP32, any way", {ARG_NONE, ARG_NONE}}, holds_shrunk,
-     do_shrunk},
+     do_shrunk, NULL},
     {{"smaller-than", "smaller-than SIZE", "make the model smaller than SIZE (300kB)", {ARG_SIZE, ARG_NONE}},
-     holds_smaller_than, do_smaller_than},
+     holds_smaller_than, do_smaller_than, NULL},
     {{"bits-below", "bits-below N", "bring the average bits per weight below N", {ARG_NUMBER, ARG_NONE}},
-     holds_bits_below, do_bits_below},
+     holds_bits_below, do_bits_below, NULL},
     {{"measured", "measured WHAT", "measure quality, speed, compare or sensitivity for the current plan",
-      {ARG_MEASURE, ARG_NONE}}, holds_measured, do_measured},
+      {ARG_MEASURE, ARG_NONE}}, holds_measured, do_measured, NULL},
     {{"differs", "differs", "compare the stories with a plan whose story differs from FP32's",
-      {ARG_NONE, ARG_NONE}}, holds_differs, do_differs},
+      {ARG_NONE, ARG_NONE}}, holds_differs, do_differs, "compare"},
     {{"kl-below", "kl-below N", "measure a plan whose KL divergence from FP32 is below N",
-      {ARG_NUMBER, ARG_NONE}}, holds_kl_below, do_quality},
+      {ARG_NUMBER, ARG_NONE}}, holds_kl_below, do_quality, "quality"},
     {{"top1-above", "top1-above PERCENT", "measure a plan that agrees with FP32's top token above PERCENT",
-      {ARG_PERCENT, ARG_NONE}}, holds_top1_above, do_quality},
+      {ARG_PERCENT, ARG_NONE}}, holds_top1_above, do_quality, "quality"},
     {{"most-sensitive", "most-sensitive", "run the sensitivity scan and select the most sensitive tensor",
-      {ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive},
+      {ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity"},
 };
 
 enum { N_CHECKS = (int)(sizeof CHECKS / sizeof CHECKS[0]) };
@@ -457,6 +458,15 @@ Status lesson_check_parse(LessonCheck *c, const char *text, Error *err) {
 bool lesson_check_holds(Session *s, const LessonCheck *c) {
     if (!s || !s->model || c->kind < 0 || c->kind >= N_CHECKS) return false;
     return CHECKS[c->kind].holds(s, c);
+}
+
+const char *lesson_check_needs(const LessonCheck *c) {
+    return c->kind >= 0 && c->kind < N_CHECKS ? CHECKS[c->kind].needs : NULL;
+}
+
+bool lesson_check_decidable(Session *s, const LessonCheck *c) {
+    const char *need = lesson_check_needs(c);
+    return !need || (s && s->model && lesson_measured(s, need));
 }
 
 void lesson_act_clear(LessonAct *act) {

@@ -57,6 +57,12 @@ bool lesson_target_resolve(const Model *m, const char *target, int *tensor, int 
 /* Whether the check holds for the session now. */
 bool lesson_check_holds(Session *s, const LessonCheck *c);
 
+/* The measurement a check needs before it can say yes or no ("compare" for
+ * differs, "quality" for kl-below...), or NULL; and whether it is there for the
+ * current plan. A when/unless choice is graded only once it is. */
+const char *lesson_check_needs(const LessonCheck *c);
+bool lesson_check_decidable(Session *s, const LessonCheck *c);
+
 /* What the interface should do for a performed check. */
 typedef struct LessonAct {
     char screen[16];    /* show this screen, or "" */

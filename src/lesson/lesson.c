@@ -323,14 +323,27 @@ static Status step_finish(Parser *p) {
         if (st->n_choices == 0 && !st->numeric)
             return fail_at(p, st->line, "a %s step needs choices ('- [x] right', '- [ ] wrong') or 'answer:'", kind);
         if (st->n_choices == 1) return fail_at(p, st->choices[0].line, "only one choice; give at least two");
-        int right = 0;
-        for (int i = 0; i < st->n_choices; i++) right += st->choices[i].right;
-        if (st->n_choices > 0 && right != 1)
+        int right = 0, when = 0, unless = 0;
+        const LessonChoice *first_cond = NULL;
+        for (int i = 0; i < st->n_choices; i++) {
+            const LessonChoice *c = &st->choices[i];
+            right += c->right;
+            when += c->cond > 0;
+            unless += c->cond < 0;
+            if (!c->cond) continue;
+            if (!first_cond) first_cond = c;
+            else if (c->check.kind != first_cond->check.kind || strcmp(c->check.args[0], first_cond->check.args[0]) ||
+                     strcmp(c->check.args[1], first_cond->check.args[1]))
+                return fail_at(p, c->line, "every when/unless choice of a step must name the same check");
+        }
+        if (first_cond && (when != 1 || unless != 1 || right != 0))
+            return fail_at(p, st->line, "with when/unless choices, give exactly one '[when CHECK]', one '[unless CHECK]' and no [x], so exactly one is right");
+        if (st->n_choices > 0 && !first_cond && right != 1)
             return fail_at(p, st->line, "%d choices are marked right ([x]); exactly one must be", right);
         if (st->kind == STEP_QUIZ) {
             for (int i = 0; i < st->n_choices; i++)
-                if (!st->choices[i].right && !st->choices[i].why)
-                    return fail_at(p, st->choices[i].line, "a wrong choice needs a 'why:' line under it saying why it is wrong");
+                if ((!st->choices[i].right || st->choices[i].cond) && !st->choices[i].why)
+                    return fail_at(p, st->choices[i].line, "a choice that can be wrong needs a 'why:' line under it saying why it is wrong");
             if (st->numeric && !st->wrong && !(st->too_low && st->too_high))
                 return fail_at(p, st->line, "a number quiz needs 'wrong:' or both 'too-low:' and 'too-high:' to explain a wrong answer");
         }
@@ -465,15 +478,28 @@ static Status parse_line(Parser *p, char *line) {
     }
     LessonStep *st = p->step;
     /* a choice, and the lines that belong to it */
-    if (strncmp(line, "- [", 3) == 0 && (line[3] == 'x' || line[3] == 'X' || line[3] == ' ') && line[4] == ']') {
+    if (strncmp(line, "- [", 3) == 0 && strchr(line + 3, ']')) {
         if (st->kind != STEP_PREDICT && st->kind != STEP_QUIZ)
             return fail_at(p, p->line, "choices belong in a predict or quiz step");
         if (st->n_choices == LESSON_MAX_CHOICES) return fail_at(p, p->line, "more than %d choices", LESSON_MAX_CHOICES);
-        const char *text = trim(line + 5);
+        char *close = strchr(line + 3, ']');
+        *close = '\0';
+        const char *mark = line + 3, *text = trim(close + 1);
+        LessonChoice *c = &st->choices[st->n_choices];
+        if (strcmp(mark, "x") == 0 || strcmp(mark, "X") == 0) {
+            c->right = true;
+        } else if (strncmp(mark, "when ", 5) == 0 || strncmp(mark, "unless ", 7) == 0) {
+            Error cerr = {0};
+            c->cond = mark[0] == 'w' ? 1 : -1;
+            if (lesson_check_parse(&c->check, mark + (c->cond > 0 ? 5 : 7), &cerr) != ST_OK)
+                return fail_at(p, p->line, "%s", cerr.msg);
+            c->check.line = p->line;
+        } else if (strcmp(mark, " ") != 0) {
+            return fail_at(p, p->line, "a choice starts '- [x]' (right), '- [ ]' (wrong), or '- [when CHECK]' / '- [unless CHECK]'");
+        }
         if (!*text) return fail_at(p, p->line, "an empty choice");
         if (!figures_ok(p, text)) return p->st;
-        LessonChoice *c = &st->choices[st->n_choices++];
-        c->right = line[3] != ' ';
+        st->n_choices++;
         c->line = p->line;
         c->text = dup_str(p, text);
         return p->st;
@@ -606,8 +632,9 @@ void lesson_delete(Lesson *l) {
 Status lesson_check_model(const Lesson *l, const Model *m, Error *err) {
     for (int i = 0; i < l->n_steps; i++) {
         const LessonStep *s = &l->steps[i];
-        for (int c = 0; c < s->n_checks; c++) {
-            const LessonCheck *ck = &s->checks[c];
+        for (int c = 0; c < s->n_checks + s->n_choices; c++) {
+            const LessonCheck *ck = c < s->n_checks ? &s->checks[c] : &s->choices[c - s->n_checks].check;
+            if (c >= s->n_checks && !s->choices[c - s->n_checks].cond) continue;
             CheckInfo info = lesson_check_info(ck->kind);
             for (int a = 0; a < ck->n_args; a++) {
                 if (info.args[a] != ARG_TARGET && info.args[a] != ARG_TENSOR) continue;

@@ -71,13 +71,6 @@ enum {
     LESSON_DEFAULT_HINT_MOVES = 5
 };
 
-typedef struct LessonChoice {
-    char *text;
-    char *why;   /* why it is right or wrong (required for a quiz's wrong choices) */
-    bool right;
-    int line;
-} LessonChoice;
-
 /* One condition of a "do" step: a named check (check.h) and its arguments. */
 typedef struct LessonCheck {
     int kind;                         /* index in the check table */
@@ -86,6 +79,20 @@ typedef struct LessonCheck {
     double number;                    /* a numeric argument, parsed (bytes for sizes) */
     int line;
 } LessonCheck;
+
+/* A choice is right or wrong as written ("- [x]", "- [ ]"), or depending on
+ * what the app measures when the learner answers: "- [when differs]" is right
+ * when the check holds, "- [unless differs]" when it does not. A step with such
+ * choices has exactly one "when" and one "unless" of the same check, so exactly
+ * one choice is right whatever the measurement says. */
+typedef struct LessonChoice {
+    char *text;
+    char *why;   /* why it is right or wrong (required for a quiz's wrong choices) */
+    bool right;  /* as written (cond == 0) */
+    int cond;    /* 0 fixed; +1 right when `check` holds; -1 right when it does not */
+    LessonCheck check;
+    int line;
+} LessonChoice;
 
 typedef struct LessonStep {
     StepKind kind;

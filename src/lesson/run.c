@@ -26,6 +26,9 @@ static void enter_step(LessonRun *r, int step, double now) {
     memset(r->picked, 0, sizeof r->picked);
     r->number = 0;
     r->skipped = false;
+    r->last_right = false;
+    r->right_choice = -1;
+    r->waiting = false;
 }
 
 /* A mark is set once; a skip can be replaced by a real result later. */
@@ -52,10 +55,18 @@ static bool checks_hold(const LessonStep *st, Session *s) {
     return st->n_checks > 0;
 }
 
+static int grade_choice(LessonRun *r, Session *s);
+static int grade_number(LessonRun *r, Session *s);
+
 int lesson_run_tick(LessonRun *r, Session *s, double now) {
     const LessonStep *st = cur(r);
     int ev = 0;
     if (!st) return 0;
+    if (r->waiting) { /* an answer waiting for its measurement */
+        ev = st->numeric ? grade_number(r, s) : grade_choice(r, s);
+        if (!(ev & RUN_EV_WAITING)) return ev;
+        ev = 0;
+    }
     if (st->kind == STEP_DO && r->phase == RUN_ASKING && s && s->model) {
         uint64_t h = session_plan_hash(&s->plan);
         bool changed = r->seen_valid && h != r->seen_plan;
@@ -87,6 +98,8 @@ static bool asks(const LessonRun *r) {
 static int graded(LessonRun *r, bool right) {
     const LessonStep *st = cur(r);
     r->tries++;
+    r->waiting = false;
+    r->last_right = right;
     if (st->kind == STEP_PREDICT) {
         mark(r, right ? MARK_RIGHT : MARK_WRONG);
         r->phase = RUN_ANSWERED;
@@ -103,15 +116,46 @@ static int graded(LessonRun *r, bool right) {
     return RUN_EV_CHANGED | RUN_EV_WRONG;
 }
 
+/* The right choice as the session says now, or -1 when it cannot tell yet. */
+static int right_now(const LessonStep *st, Session *s) {
+    for (int i = 0; i < st->n_choices; i++) {
+        const LessonChoice *c = &st->choices[i];
+        if (!c->cond) {
+            if (c->right) return i;
+            continue;
+        }
+        if (!lesson_check_decidable(s, &c->check)) return -1;
+        if (lesson_check_holds(s, &c->check) == (c->cond > 0)) return i;
+    }
+    return -1;
+}
+
+int lesson_run_right_choice(const LessonRun *r, Session *s) {
+    const LessonStep *st = cur(r);
+    if (!st || st->numeric) return -1;
+    if (r->right_choice >= 0) return r->right_choice;
+    return right_now(st, s);
+}
+
+static int grade_choice(LessonRun *r, Session *s) {
+    const LessonStep *st = cur(r);
+    int right = right_now(st, s);
+    if (right < 0) {
+        r->waiting = true;
+        return RUN_EV_WAITING | RUN_EV_CHANGED;
+    }
+    r->right_choice = right;
+    if (r->choice != right) r->picked[r->choice] = true;
+    return graded(r, r->choice == right);
+}
+
 int lesson_run_choose(LessonRun *r, Session *s, int k, double now) {
-    (void)s;
     (void)now;
     const LessonStep *st = cur(r);
     if (!asks(r) || st->numeric || k < 0 || k >= st->n_choices) return 0;
     if (r->picked[k]) return 0; /* already tried and explained */
     r->choice = k;
-    if (!st->choices[k].right) r->picked[k] = true;
-    return graded(r, st->choices[k].right);
+    return grade_choice(r, s);
 }
 
 /* The answer of a number step in the step's unit, or false when a figure it
@@ -143,14 +187,21 @@ int lesson_grade_number(const LessonStep *st, Session *s, double value, bool *lo
     return fabs(value - want) <= tol ? 1 : 0;
 }
 
+static int grade_number(LessonRun *r, Session *s) {
+    int g = lesson_grade_number(cur(r), s, r->number, NULL);
+    if (g < 0) {
+        r->waiting = true;
+        return RUN_EV_WAITING | RUN_EV_CHANGED;
+    }
+    return graded(r, g == 1);
+}
+
 int lesson_run_answer(LessonRun *r, Session *s, double value, double now) {
     (void)now;
     const LessonStep *st = cur(r);
     if (!asks(r) || !st->numeric) return 0;
-    int g = lesson_grade_number(st, s, value, NULL);
-    if (g < 0) return RUN_EV_NOT_READY | RUN_EV_CHANGED;
     r->number = value;
-    return graded(r, g == 1);
+    return grade_number(r, s);
 }
 
 bool lesson_run_can_continue(const LessonRun *r) {
@@ -260,13 +311,17 @@ static void put(Out *o, Session *s, bool mark_figs, const char *prefix, const ch
     o->len += strlen(o->buf + o->len);
 }
 
-static void right_answer(const LessonStep *st, char *out, size_t size) {
+static void right_answer(const LessonRun *r, Session *s, char *out, size_t size) {
+    const LessonStep *st = cur(r);
+    out[0] = '\0';
     if (st->numeric) {
-        snprintf(out, size, "The answer: %s%s%s.", st->answer, st->unit ? " " : "", st->unit ? st->unit : "");
+        char fig[128];
+        lesson_render(s, st->answer, false, fig, sizeof fig);
+        snprintf(out, size, "The answer: %s%s%s.", fig, st->unit ? " " : "", st->unit ? st->unit : "");
         return;
     }
-    for (int i = 0; i < st->n_choices; i++)
-        if (st->choices[i].right) snprintf(out, size, "The answer: %c) %s", 'a' + i, st->choices[i].text);
+    int i = lesson_run_right_choice(r, s);
+    if (i >= 0) snprintf(out, size, "The answer: %c) %s", 'a' + i, st->choices[i].text);
 }
 
 void lesson_run_feedback(const LessonRun *r, Session *s, bool mark_figs, char *out, size_t size) {
@@ -289,12 +344,11 @@ void lesson_run_feedback(const LessonRun *r, Session *s, bool mark_figs, char *o
     default: break;
     }
     if (r->phase == RUN_ASKING) {
+        if (r->waiting) put(&o, s, mark_figs, NULL, "Your answer is in. quantlab is measuring to see what really happens...");
         if (r->hint_shown) put(&o, s, mark_figs, "Hint: ", st->hint);
         return;
     }
-    bool right = r->phase == RUN_ANSWERED && !r->skipped &&
-                 (st->numeric ? lesson_grade_number(st, s, r->number, NULL) == 1
-                              : r->choice >= 0 && st->choices[r->choice].right);
+    bool right = r->phase == RUN_ANSWERED && !r->skipped && r->last_right;
     if (r->skipped) {
         put(&o, s, mark_figs, NULL, "Skipped.");
     } else if (right) {
@@ -317,7 +371,7 @@ void lesson_run_feedback(const LessonRun *r, Session *s, bool mark_figs, char *o
     }
     if (r->phase == RUN_ANSWERED) {
         if ((r->skipped || !right) && st->kind == STEP_QUIZ) {
-            right_answer(st, line, sizeof line);
+            right_answer(r, s, line, sizeof line);
             put(&o, s, mark_figs, NULL, line);
         }
         if (st->kind == STEP_PREDICT) put(&o, s, mark_figs, NULL, st->reveal);

@@ -48,7 +48,7 @@ enum {
     RUN_EV_RIGHT = 8,      /* an answer was right */
     RUN_EV_WRONG = 16,     /* an answer was wrong */
     RUN_EV_FINISHED = 32,  /* the lesson is over */
-    RUN_EV_NOT_READY = 64  /* the answer depends on a figure not measured yet */
+    RUN_EV_WAITING = 64    /* the answer is kept until a measurement it depends on is in */
 };
 
 enum { QUIZ_MAX_TRIES = 3 };
@@ -68,6 +68,9 @@ typedef struct LessonRun {
     bool picked[LESSON_MAX_CHOICES]; /* wrong choices already tried */
     double number;           /* the last number given */
     bool skipped;            /* this step was skipped */
+    bool last_right;         /* the last graded answer was right */
+    int right_choice;        /* the right choice as graded (when/unless resolved), -1 before */
+    bool waiting;            /* an answer waits for a measurement (choice or number above) */
 } LessonRun;
 
 /* Starts at `step` (0 for a new lesson; clamped) with earlier marks (a string of
@@ -81,9 +84,15 @@ int lesson_run_tick(LessonRun *r, Session *s, double now);
 
 /* The learner picks choice k (0-based) of a predict or quiz step. */
 int lesson_run_choose(LessonRun *r, Session *s, int k, double now);
-/* The learner answers a number step. A figure answer not measured yet gives
- * RUN_EV_NOT_READY and grades nothing. */
+/* The learner answers a number step. */
 int lesson_run_answer(LessonRun *r, Session *s, double value, double now);
+/* An answer that depends on a measurement not made yet (a when/unless choice, a
+ * figure as the answer) is kept (RUN_EV_WAITING) and graded by the tick that
+ * finds the measurement in. */
+
+/* The index of the right choice: as graded once answered; before that, as the
+ * session says now (-1 while a when/unless choice cannot tell yet). */
+int lesson_run_right_choice(const LessonRun *r, Session *s);
 
 /* Whether the learner may go on: a read step; a do step COMPLETE; an answered
  * predict or quiz. */

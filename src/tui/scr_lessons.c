@@ -223,8 +223,13 @@ int lessons_tick(App *a) {
     const LessonStep *st = u ? current_step(u) : NULL;
     if (!st) return UI_NONE;
     int ev = lesson_run_tick(&u->run, a->s, clock_now());
-    /* a step's measurement: at once for read and do steps, after the answer for a prediction */
-    if (st->measure[0] && (st->kind != STEP_PREDICT || u->run.phase == RUN_ANSWERED)) want_measure(a, st->measure);
+    /* a step's measurement, as soon as the step shows (a prediction's stays hidden until answered) */
+    if (st->measure[0]) want_measure(a, st->measure);
+    /* an answer waiting for a when/unless check needs that measurement */
+    for (int i = 0; u->run.waiting && i < st->n_choices; i++) {
+        const char *need = st->choices[i].cond ? lesson_check_needs(&st->choices[i].check) : NULL;
+        if (need) want_measure(a, need);
+    }
     if (ev & RUN_EV_DONE) {
         app_set_status(a, false, "%s", a->screen == SCREEN_LESSONS ? "done! Enter goes on" : "done! 6 (or F7) goes back to the lesson");
         save(a, false);
@@ -375,7 +380,7 @@ static void draw_step(App *a, Rect r, bool present) {
         const LessonChoice *ch = &st->choices[c];
         const char *tag = "  ";
         ThemeRole role = ROLE_NORMAL;
-        if (!asking && ch->right) {
+        if (!asking && c == lesson_run_right_choice(run, a->s)) {
             tag = glyphs()->utf8 ? "\u2713 " : "= "; /* the right one, once answered */
             role = ROLE_GOOD;
         } else if (run->picked[c] || (!asking && run->choice == c)) {
@@ -397,9 +402,7 @@ static void draw_step(App *a, Rect r, bool present) {
     if (u->feedback[0]) {
         used++;
         int row = used - skip;
-        bool good = run->phase == RUN_COMPLETE || (run->phase == RUN_ANSWERED && !run->skipped &&
-                                                   (st->numeric ? lesson_grade_number(st, a->s, run->number, NULL) == 1
-                                                                : run->choice >= 0 && st->choices[run->choice].right));
+        bool good = run->phase == RUN_COMPLETE || (run->phase == RUN_ANSWERED && !run->skipped && run->last_right);
         ThemeRole role = good ? ROLE_GOOD : run->phase == RUN_TRY_AGAIN ? ROLE_WARN : ROLE_NORMAL;
         int k = draw_para(y + (row > 0 ? row : 0), x, w, row >= 0 ? h - row : 0, row < 0 ? -row : 0, u->feedback, role);
         used += k;
@@ -564,7 +567,7 @@ static void number_typed(App *a, int index, const char *text) {
         return;
     }
     int ev = lesson_run_answer(&u->run, a->s, v, clock_now());
-    if (ev & RUN_EV_NOT_READY) app_set_status(a, true, "the answer needs a measurement that is not ready yet; try again in a moment");
+    if (ev & RUN_EV_WAITING) app_set_status(a, false, "quantlab is measuring; your answer is kept");
     else if (ev & RUN_EV_RIGHT) app_set_status(a, false, "right!");
     else if (ev & RUN_EV_WRONG) app_set_status(a, false, "not quite");
     save(a, false);

@@ -244,7 +244,12 @@ static void test_lesson_parse_errors_name_file_and_line(void **state) {
     expect_error(HEADER "## do: x\nDo it.\ncheck: screen model\nhint: h\nhint-after: soon\n", "t.md:11: hint-after wants");
     expect_error(HEADER "## quiz: x\nQ?\n- [x] a\n- [x] b\n", "t.md:7: 2 choices are marked right");
     expect_error(HEADER "## quiz: x\nQ?\n- [ ] a\n  why: no\n- [ ] b\n  why: no\n", "t.md:7: 0 choices are marked right");
-    expect_error(HEADER "## quiz: x\nQ?\n- [x] a\n- [ ] b\n", "t.md:10: a wrong choice needs a 'why:'");
+    expect_error(HEADER "## quiz: x\nQ?\n- [x] a\n- [ ] b\n", "t.md:10: a choice that can be wrong needs a 'why:'");
+    expect_error(HEADER "## quiz: x\nQ?\n- [?] a\n", "t.md:9: a choice starts '- [x]'");
+    expect_error(HEADER "## predict: x\nQ?\n- [when differs] a\n- [when differs] b\nreveal: r\n", "t.md:7: with when/unless choices");
+    expect_error(HEADER "## predict: x\nQ?\n- [when differs] a\n- [x] b\nreveal: r\n", "t.md:7: with when/unless choices");
+    expect_error(HEADER "## predict: x\nQ?\n- [when differs] a\n- [unless kl-below 1] b\nreveal: r\n", "t.md:10: every when/unless choice");
+    expect_error(HEADER "## predict: x\nQ?\n- [when dances] a\n- [unless dances] b\nreveal: r\n", "t.md:9: unknown check 'dances'");
     expect_error(HEADER "## quiz: x\nQ?\n- [x] a\n", "t.md:9: only one choice");
     expect_error(HEADER "## quiz: x\nQ?\n", "t.md:7: a quiz step needs choices");
     expect_error(HEADER "## quiz: x\nQ?\nanswer: seven\n", "t.md:9: answer 'seven' is not a number");
@@ -713,6 +718,47 @@ static void test_lesson_skip_does_it_or_shows_the_answer(void **state) {
     lesson_delete(l);
 }
 
+/* A prediction graded by what the app measures: "[when differs]" is right when
+ * the stories differ, "[unless differs]" when they do not. */
+static void test_lesson_predict_graded_by_measurement(void **state) {
+    (void)state;
+    Lesson *l = parse_ok(HEADER "## predict: Same story?\nWill the story change?\n"
+                                "- [when differs] Yes, somewhere\n- [unless differs] No, not a word\n- [ ] It stops\n"
+                                "reveal: First difference: {compare.first_diff}.\nmeasure: compare\n");
+    LessonRun r;
+    char fb[1024];
+    assert_int_equal(l->steps[0].choices[0].cond, 1);
+    assert_int_equal(l->steps[0].choices[1].cond, -1);
+    lesson_run_start(&r, l, 0, NULL, 0);
+    assert_int_equal(lesson_run_right_choice(&r, sess), -1); /* nothing measured: cannot tell */
+    assert_true(lesson_run_choose(&r, sess, 1, 1) & RUN_EV_WAITING);
+    assert_int_equal(r.phase, RUN_ASKING);
+    assert_int_equal(lesson_run_tick(&r, sess, 2) & (RUN_EV_RIGHT | RUN_EV_WRONG), 0);
+    /* the measurement comes in: the stories differ at token 9 */
+    sess->compare.valid = true;
+    sess->compare.plan_hash = session_plan_hash(&sess->plan);
+    sess->compare.first_diff = 9;
+    sess->compare.fp32.n = sess->compare.plan.n = 20;
+    assert_true(lesson_run_tick(&r, sess, 3) & RUN_EV_WRONG);
+    assert_int_equal(r.phase, RUN_ANSWERED);
+    assert_int_equal(r.right_choice, 0);
+    assert_int_equal(r.marks[0], MARK_WRONG);
+    lesson_run_feedback(&r, sess, false, fb, sizeof fb);
+    assert_non_null(strstr(fb, "First difference: 9."));
+    /* the same question when the stories agree */
+    sess->compare.first_diff = -1;
+    lesson_run_start(&r, l, 0, NULL, 0);
+    assert_int_equal(lesson_run_right_choice(&r, sess), 1);
+    assert_true(lesson_run_choose(&r, sess, 1, 1) & RUN_EV_RIGHT);
+    assert_int_equal(r.marks[0], MARK_RIGHT);
+    lesson_run_feedback(&r, sess, false, fb, sizeof fb);
+    assert_non_null(strstr(fb, "First difference: no difference in 19 tokens."));
+    /* stale after a plan change: the right choice is graded, not re-read */
+    assert_true(session_set_format_all(sess, FORMAT_INT8));
+    assert_int_equal(lesson_run_right_choice(&r, sess), 1);
+    lesson_delete(l);
+}
+
 /* A lesson resumed after a restart finds the plan as its earlier steps left it. */
 static void test_lesson_replay_on_resume(void **state) {
     (void)state;
@@ -759,13 +805,22 @@ static void test_lesson_answers_typed(void **state) {
     assert_int_equal(lesson_grade_number(&l->steps[1], sess, 320, NULL), 1); /* 319.968 kB */
     assert_int_equal(lesson_grade_number(&l->steps[1], sess, 1170, &low), 0);
     assert_false(low);
-    /* not measured: nothing graded */
+    /* not measured: the answer waits, and the tick that finds the figure grades it */
     assert_int_equal(lesson_grade_number(&l->steps[2], sess, 0.01, NULL), -1);
     LessonRun r;
+    char fb[1024];
     lesson_run_start(&r, l, 2, NULL, 0);
-    assert_true(lesson_run_answer(&r, sess, 0.01, 1) & RUN_EV_NOT_READY);
+    assert_true(lesson_run_answer(&r, sess, 0.0123, 1) & RUN_EV_WAITING);
     assert_int_equal(r.tries, 0);
     assert_int_equal(r.marks[2], MARK_NONE);
+    lesson_run_feedback(&r, sess, false, fb, sizeof fb);
+    assert_non_null(strstr(fb, "quantlab is measuring"));
+    assert_int_equal(lesson_run_tick(&r, sess, 2) & RUN_EV_RIGHT, 0);
+    sess->quality.valid = true;
+    sess->quality.plan_hash = session_plan_hash(&sess->plan);
+    sess->quality.r.kl_mean = 0.0123;
+    assert_true(lesson_run_tick(&r, sess, 3) & RUN_EV_RIGHT);
+    assert_int_equal(r.marks[2], MARK_RIGHT);
     lesson_delete(l);
 }
 
@@ -1072,6 +1127,7 @@ int main(void) {
         cmocka_unit_test_setup(test_lesson_run_right_first_time_and_quiz_gives_up, fresh),
         cmocka_unit_test_setup(test_lesson_hints_after_time_or_moves, fresh),
         cmocka_unit_test_setup(test_lesson_skip_does_it_or_shows_the_answer, fresh),
+        cmocka_unit_test_setup(test_lesson_predict_graded_by_measurement, fresh),
         cmocka_unit_test_setup(test_lesson_replay_on_resume, fresh),
         cmocka_unit_test_setup(test_lesson_answers_typed, fresh),
         cmocka_unit_test(test_lesson_wrap),
