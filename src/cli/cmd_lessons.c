@@ -192,7 +192,7 @@ Status cmd_lessons(int argc, char **argv, Error *err) {
     if (cli_has(&a, "checks")) {
         for (int i = 0; i < lesson_check_count(); i++) {
             CheckInfo c = lesson_check_info(i);
-            printf("%-28s %s\n", c.usage, c.help);
+            printf("%-34s %s\n", c.usage, c.help);
         }
         return ST_OK;
     }

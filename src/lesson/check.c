@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lesson/figure.h"
 #include "model/plan.h"
 
 typedef bool (*CheckHolds)(Session *s, const LessonCheck *c);
@@ -303,34 +304,62 @@ static void do_most_sensitive(Session *s, const LessonCheck *c, LessonAct *act) 
     note(act, "the most sensitive is %s", top->name);
 }
 
+static bool holds_lower_error(Session *s, const LessonCheck *c) {
+    int t = target_tensor(s, c, 0);
+    WeightStats a, b;
+    return t >= 0 && lesson_tensor_stats(s, t, parsed_format(c, 1), &a, NULL) &&
+           lesson_tensor_stats(s, t, parsed_format(c, 2), &b, NULL) && a.rmse < b.rmse;
+}
+
+static void do_lower_error(Session *s, const LessonCheck *c, LessonAct *act) {
+    (void)s;
+    (void)c;
+    note(act, "%s", "quantlab measures both formats' errors itself; nothing to do");
+}
+
+static bool holds_faster(Session *s, const LessonCheck *c) {
+    (void)c;
+    return lesson_measured(s, "speed") && s->speed.tps_plan > s->speed.tps_fp32;
+}
+
+static void do_faster(Session *s, const LessonCheck *c, LessonAct *act) {
+    (void)c;
+    if (!lesson_measured(s, "speed")) snprintf(act->measure, sizeof act->measure, "speed");
+}
+
 static const CheckDef CHECKS[] = {
     {{"screen", "screen SCREEN", "show a screen (model, layers, histogram, compare, quality, lessons)",
-      {ARG_SCREEN, ARG_NONE}}, holds_screen, do_screen, NULL},
-    {{"select", "select TENSOR", "select a tensor on the Layers or Histogram screen", {ARG_TENSOR, ARG_NONE}},
+      {ARG_SCREEN, ARG_NONE, ARG_NONE}}, holds_screen, do_screen, NULL},
+    {{"select", "select TENSOR", "select a tensor on the Layers or Histogram screen", {ARG_TENSOR, ARG_NONE, ARG_NONE}},
      holds_select, do_select, NULL},
-    {{"histogram", "histogram TENSOR", "open the Histogram screen on a tensor", {ARG_TENSOR, ARG_NONE}},
+    {{"histogram", "histogram TENSOR", "open the Histogram screen on a tensor", {ARG_TENSOR, ARG_NONE, ARG_NONE}},
      holds_histogram, do_histogram, NULL},
     {{"format", "format TARGET FORMAT", "give a tensor, a block (blk.N) or all matrices (all) a format",
-      {ARG_TARGET, ARG_FORMAT}}, holds_format, do_format, NULL},
-    {{"preset", "preset NAME", "choose a preset plan (p)", {ARG_PRESET, ARG_NONE}}, holds_preset, do_preset, NULL},
+      {ARG_TARGET, ARG_FORMAT, ARG_NONE}}, holds_format, do_format, NULL},
+    {{"preset", "preset NAME", "choose a preset plan (p)", {ARG_PRESET, ARG_NONE, ARG_NONE}}, holds_preset, do_preset, NULL},
     {{"mixed", "mixed", "make a plan with at least two different formats (mixed precision)",
-      {ARG_NONE, ARG_NONE}}, holds_mixed, do_mixed, NULL},
-    {{"shrunk", "shrunk", "make the model smaller than FP32, any way", {ARG_NONE, ARG_NONE}}, holds_shrunk,
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_mixed, do_mixed, NULL},
+    {{"shrunk", "shrunk", "make the model smaller than FP32, any way", {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_shrunk,
      do_shrunk, NULL},
-    {{"smaller-than", "smaller-than SIZE", "make the model smaller than SIZE (300kB)", {ARG_SIZE, ARG_NONE}},
+    {{"smaller-than", "smaller-than SIZE", "make the model smaller than SIZE (300kB)", {ARG_SIZE, ARG_NONE, ARG_NONE}},
      holds_smaller_than, do_smaller_than, NULL},
-    {{"bits-below", "bits-below N", "bring the average bits per weight below N", {ARG_NUMBER, ARG_NONE}},
+    {{"bits-below", "bits-below N", "bring the average bits per weight below N", {ARG_NUMBER, ARG_NONE, ARG_NONE}},
      holds_bits_below, do_bits_below, NULL},
     {{"measured", "measured WHAT", "measure quality, speed, compare or sensitivity for the current plan",
-      {ARG_MEASURE, ARG_NONE}}, holds_measured, do_measured, NULL},
+      {ARG_MEASURE, ARG_NONE, ARG_NONE}}, holds_measured, do_measured, NULL},
     {{"differs", "differs", "compare the stories with a plan whose story differs from FP32's",
-      {ARG_NONE, ARG_NONE}}, holds_differs, do_differs, "compare"},
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_differs, do_differs, "compare"},
     {{"kl-below", "kl-below N", "measure a plan whose KL divergence from FP32 is below N",
-      {ARG_NUMBER, ARG_NONE}}, holds_kl_below, do_quality, "quality"},
+      {ARG_NUMBER, ARG_NONE, ARG_NONE}}, holds_kl_below, do_quality, "quality"},
     {{"top1-above", "top1-above PERCENT", "measure a plan that agrees with FP32's top token above PERCENT",
-      {ARG_PERCENT, ARG_NONE}}, holds_top1_above, do_quality, "quality"},
+      {ARG_PERCENT, ARG_NONE, ARG_NONE}}, holds_top1_above, do_quality, "quality"},
+    {{"lower-error", "lower-error TENSOR FORMAT FORMAT",
+      "true when the tensor's rounding error (RMSE) in the first format is below the second's (for when/unless)",
+      {ARG_TENSOR, ARG_FORMAT, ARG_FORMAT}}, holds_lower_error, do_lower_error, NULL},
+    {{"faster", "faster", "measure the speed of a plan that runs faster than FP32 on this machine",
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_faster, do_faster, "speed"},
     {{"most-sensitive", "most-sensitive", "run the sensitivity scan and select the most sensitive tensor",
-      {ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity"},
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity"},
 };
 
 enum { N_CHECKS = (int)(sizeof CHECKS / sizeof CHECKS[0]) };
@@ -340,7 +369,7 @@ int lesson_check_count(void) {
 }
 
 CheckInfo lesson_check_info(int i) {
-    CheckInfo none = {NULL, NULL, NULL, {ARG_NONE, ARG_NONE}};
+    CheckInfo none = {NULL, NULL, NULL, {ARG_NONE, ARG_NONE, ARG_NONE}};
     return i >= 0 && i < N_CHECKS ? CHECKS[i].info : none;
 }
 
@@ -410,14 +439,14 @@ static Status parse_arg(LessonCheck *c, CheckArg kind, const char *word, Error *
 }
 
 Status lesson_check_parse(LessonCheck *c, const char *text, Error *err) {
-    char words[4][LESSON_ARG_MAX];
+    char words[5][LESSON_ARG_MAX];
     int n = 0;
     memset(c, 0, sizeof *c);
     for (const char *p = text;;) {
         while (*p == ' ' || *p == '\t') p++;
         if (!*p) break;
         size_t len = strcspn(p, " \t");
-        if (n == 4 || len >= LESSON_ARG_MAX) return error_set(err, ST_FORMAT, "check too long: '%.60s'", text);
+        if (n == 5 || len >= LESSON_ARG_MAX) return error_set(err, ST_FORMAT, "check too long: '%.60s'", text);
         memcpy(words[n], p, len);
         words[n][len] = '\0';
         n++;
@@ -435,7 +464,7 @@ Status lesson_check_parse(LessonCheck *c, const char *text, Error *err) {
         return error_set(err, ST_FORMAT, "unknown check '%s' (checks: %s)", words[0], names);
     }
     const CheckInfo *info = &CHECKS[kind].info;
-    int want = (info->args[0] != ARG_NONE) + (info->args[1] != ARG_NONE);
+    int want = (info->args[0] != ARG_NONE) + (info->args[1] != ARG_NONE) + (info->args[2] != ARG_NONE);
     /* a size may be written with a space: "smaller-than 300 kB" */
     if (info->args[0] == ARG_SIZE && n == 3) {
         size_t l = strlen(words[1]);

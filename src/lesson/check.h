@@ -39,7 +39,7 @@ typedef struct CheckInfo {
     const char *name;      /* "format" */
     const char *usage;     /* "format TARGET FORMAT" */
     const char *help;      /* what the learner must do */
-    CheckArg args[2];
+    CheckArg args[3];
 } CheckInfo;
 
 int lesson_check_count(void);

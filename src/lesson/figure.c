@@ -8,6 +8,7 @@
 
 #include "base/fmt.h"
 #include "base/utf8.h"
+#include "lesson/check.h"
 #include "model/plan.h"
 #include "quant/types.h"
 
@@ -282,6 +283,130 @@ static FigureStatus fig_sens(Session *s, int arg, char *out, size_t size, double
     }
 }
 
+/* ----------------------------------------- figures with arguments */
+
+/* Statistics of (tensor, format), remembered for the session's current
+ * generation: a screen redraws many times a second while a job runs, and a
+ * figure must not re-quantize a tensor each time. Called from one thread. */
+enum { MEMO_SLOTS = 16 };
+static struct {
+    const Session *s;
+    unsigned generation;
+    int tensor;
+    uint32_t key;
+    WeightStats st;
+    double bytes;
+} memo[MEMO_SLOTS];
+static int memo_next;
+
+bool lesson_tensor_stats(Session *s, int tensor, Format f, WeightStats *out, double *bytes) {
+    if (!s || !s->model || tensor < 0 || tensor >= s->model->n_tensors) return false;
+    uint32_t key = format_key(f);
+    for (int k = 0; k < MEMO_SLOTS; k++)
+        if (memo[k].s == s && memo[k].generation == s->generation && memo[k].tensor == tensor && memo[k].key == key) {
+            *out = memo[k].st;
+            if (bytes) *bytes = memo[k].bytes;
+            return true;
+        }
+    const ModelTensor *t = &s->model->tensors[tensor];
+    const QTensor *q;
+    Error err;
+    if (!t->f32 || !format_is_supported(f) || qcache_get(s->cache, tensor, f, &q, &err) != ST_OK) return false;
+    WeightStats st;
+    stats_compute(t->f32, q->dequant, t->n_elements, NULL, &st);
+    int k = memo_next++ % MEMO_SLOTS;
+    memo[k].s = s;
+    memo[k].generation = s->generation;
+    memo[k].tensor = tensor;
+    memo[k].key = key;
+    memo[k].st = st;
+    memo[k].bytes = q->bytes;
+    *out = st;
+    if (bytes) *bytes = q->bytes;
+    return true;
+}
+
+typedef enum ParamKind { P_RMSE, P_SQNR, P_ZEROED, P_LEVELS, P_BYTES, P_BITS } ParamKind;
+
+static const struct {
+    const char *name;
+    const char *usage;
+    ParamKind kind;
+    int n_args; /* 2: TENSOR FORMAT; 1: FORMAT */
+    const char *help;
+} PARAMS[] = {
+    {"rmse", "rmse TENSOR FORMAT", P_RMSE, 2, "rounding error (root mean square) of a tensor in a format, measured here"},
+    {"sqnr", "sqnr TENSOR FORMAT", P_SQNR, 2, "signal-to-noise ratio of a tensor in a format, dB"},
+    {"zeroed", "zeroed TENSOR FORMAT", P_ZEROED, 2, "share of a tensor's weights that round to exactly 0 in a format"},
+    {"levels", "levels TENSOR FORMAT", P_LEVELS, 2, "how many different values a tensor's weights take in a format"},
+    {"bytes", "bytes TENSOR FORMAT", P_BYTES, 2, "bytes of a tensor in a format"},
+    {"bits", "bits FORMAT", P_BITS, 1, "bits per weight of a format (rows a whole number of blocks)"},
+};
+enum { N_PARAMS = (int)(sizeof PARAMS / sizeof PARAMS[0]) };
+
+/* Splits "name a b" into words; false when there are more than 3. */
+static int split_words(const char *text, size_t len, char words[3][LESSON_ARG_MAX]) {
+    int n = 0;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && text[i] == ' ') i++;
+        if (i >= len) break;
+        size_t start = i;
+        while (i < len && text[i] != ' ') i++;
+        if (n == 3 || i - start >= LESSON_ARG_MAX) return -1;
+        memcpy(words[n], text + start, i - start);
+        words[n][i - start] = '\0';
+        n++;
+    }
+    return n;
+}
+
+/* The PARAMS entry text names with well-formed arguments, or -1. */
+static int param_find(const char *text, size_t len, char words[3][LESSON_ARG_MAX], Format *f) {
+    int n = split_words(text, len, words);
+    if (n < 2) return -1;
+    for (int i = 0; i < N_PARAMS; i++) {
+        if (strcmp(words[0], PARAMS[i].name) != 0 || n - 1 != PARAMS[i].n_args) continue;
+        Error err;
+        if (format_parse(words[n - 1], f, &err) != ST_OK || !format_is_supported(*f)) return -1;
+        if (PARAMS[i].n_args == 2) { /* a tensor name: letters, digits, dots, underscores */
+            for (const char *c = words[1]; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' || *c == '_'))
+                    return -1;
+        }
+        return i;
+    }
+    return -1;
+}
+
+static FigureStatus fig_param(Session *s, int p, char words[3][LESSON_ARG_MAX], Format f, char *out, size_t size,
+                              double *value, FigureKind *kind) {
+    if (PARAMS[p].kind == P_BITS) return put_number(out, size, value, kind, format_bits_per_weight(f, 1, 4096), 2, "");
+    int tensor, layer;
+    if (!lesson_target_resolve(s->model, words[1], &tensor, &layer) || tensor < 0)
+        return not_measured(out, size, "(no such tensor)");
+    WeightStats st;
+    double bytes;
+    if (!lesson_tensor_stats(s, tensor, f, &st, &bytes)) return not_measured(out, size, NULL);
+    char buf[64];
+    switch (PARAMS[p].kind) {
+    case P_RMSE:
+        snprintf(buf, sizeof buf, "%.3g", st.rmse);
+        snprintf(out, size, "%s", buf);
+        if (value) *value = strtod(buf, NULL);
+        if (kind) *kind = FIGURE_NUMBER;
+        return FIGURE_OK;
+    case P_SQNR:
+        if (isinf(st.sqnr_db)) return put_text(out, size, kind, "exact (no error)");
+        return put_number(out, size, value, kind, st.sqnr_db, 1, " dB");
+    case P_ZEROED: return put_number(out, size, value, kind, 100 * st.zeroed, 1, "%");
+    case P_LEVELS:
+        if (st.n_levels > STATS_MAX_LEVELS) return put_text(out, size, kind, "more than 4,096");
+        return put_count(out, size, value, kind, (double)st.n_levels);
+    default: return put_bytes(out, size, value, kind, bytes);
+    }
+}
+
 /* ------------------------------------------------------------- the table */
 
 static const FigureDef FIGURES[] = {
@@ -347,12 +472,13 @@ static const FigureDef FIGURES[] = {
 enum { N_FIGURES = (int)(sizeof FIGURES / sizeof FIGURES[0]) };
 
 int lesson_figure_count(void) {
-    return N_FIGURES;
+    return N_FIGURES + N_PARAMS;
 }
 
 FigureInfo lesson_figure_info(int i) {
     FigureInfo info = {NULL, NULL};
     if (i >= 0 && i < N_FIGURES) info = (FigureInfo){FIGURES[i].name, FIGURES[i].help};
+    else if (i >= N_FIGURES && i < N_FIGURES + N_PARAMS) info = (FigureInfo){PARAMS[i - N_FIGURES].usage, PARAMS[i - N_FIGURES].help};
     return info;
 }
 
@@ -362,8 +488,30 @@ static const FigureDef *find(const char *name, size_t len) {
     return NULL;
 }
 
-bool lesson_figure_exists(const char *name, size_t len) {
-    return find(name, len) != NULL;
+bool lesson_figure_exists(const char *text, size_t len) {
+    char words[3][LESSON_ARG_MAX];
+    Format f;
+    return find(text, len) != NULL || param_find(text, len, words, &f) >= 0;
+}
+
+bool lesson_figures_check_model(const char *text, const Model *m, char *why, size_t why_size) {
+    for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
+        if (p[1] == '{') {
+            p++;
+            continue;
+        }
+        const char *close = strchr(p, '}');
+        if (!close) break;
+        char words[3][LESSON_ARG_MAX];
+        Format f;
+        int k = param_find(p + 1, (size_t)(close - p - 1), words, &f);
+        int tensor, layer;
+        if (k >= 0 && PARAMS[k].n_args == 2 && (!lesson_target_resolve(m, words[1], &tensor, &layer) || tensor < 0)) {
+            snprintf(why, why_size, "no tensor '%s' in %s (in {%s ...})", words[1], m->name, words[0]);
+            return false;
+        }
+    }
+    return true;
 }
 
 FigureStatus lesson_figure(Session *s, const char *name, char *out, size_t size, double *value,
@@ -371,11 +519,15 @@ FigureStatus lesson_figure(Session *s, const char *name, char *out, size_t size,
     if (value) *value = 0;
     if (kind) *kind = FIGURE_TEXT;
     const FigureDef *f = find(name, strlen(name));
-    if (!f) {
+    char words[3][LESSON_ARG_MAX];
+    Format fmt;
+    int p = f ? -1 : param_find(name, strlen(name), words, &fmt);
+    if (!f && p < 0) {
         snprintf(out, size, "{%s?}", name);
         return FIGURE_UNKNOWN;
     }
     if (!s || !s->model) return not_measured(out, size, NULL);
+    if (p >= 0) return fig_param(s, p, words, fmt, out, size, value, kind);
     return f->fn(s, f->arg, out, size, value, kind);
 }
 
@@ -412,7 +564,7 @@ int lesson_render(Session *s, const char *text, bool mark, char *out, size_t siz
             p += n;
             continue;
         }
-        char name[64], value[400];
+        char name[160], value[400];
         size_t len = (size_t)(close - p - 1);
         snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p + 1);
         if (lesson_figure(s, name, value, sizeof value, NULL, NULL) != FIGURE_OK) missing++;

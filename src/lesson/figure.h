@@ -34,10 +34,25 @@ typedef struct FigureInfo {
     const char *help;  /* "bytes of the model under the current plan" */
 } FigureInfo;
 
-/* Every figure, for lessons/README.md and `quantlab lessons --figures`. */
+/* Every figure, for lessons/README.md and `quantlab lessons --figures`. Some
+ * take arguments: "{rmse blk.0.ffn_down int4-tensor}" is the rounding error of
+ * that tensor in that format, measured here (a FigureInfo's name then reads
+ * "rmse TENSOR FORMAT"). */
 int lesson_figure_count(void);
 FigureInfo lesson_figure_info(int i);
-bool lesson_figure_exists(const char *name, size_t len);
+/* Whether text[0..len) (what is between the braces) is a figure: a known name
+ * with the arguments it takes, well formed (a tensor's existence is for
+ * lesson_figures_check_model). */
+bool lesson_figure_exists(const char *text, size_t len);
+
+/* The first figure in text that names a tensor m does not have: false, and
+ * why ("no tensor 'blk.9.attn_q' in stories260K"). */
+bool lesson_figures_check_model(const char *text, const Model *m, char *why, size_t why_size);
+
+/* Rounding-error statistics and bytes of tensor i in format f, measured here
+ * (the session's quantized copies; remembered until the session changes).
+ * False when the tensor has no float weights or cannot take the format. */
+bool lesson_tensor_stats(Session *s, int tensor, Format f, WeightStats *out, double *bytes);
 
 /* The value of figure `name` for session s: its text in out (always
  * NUL-terminated) and, for numbers, its value in *value and kind in *kind (either

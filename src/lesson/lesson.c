@@ -333,7 +333,8 @@ static Status step_finish(Parser *p) {
             if (!c->cond) continue;
             if (!first_cond) first_cond = c;
             else if (c->check.kind != first_cond->check.kind || strcmp(c->check.args[0], first_cond->check.args[0]) ||
-                     strcmp(c->check.args[1], first_cond->check.args[1]))
+                     strcmp(c->check.args[1], first_cond->check.args[1]) ||
+                     strcmp(c->check.args[2], first_cond->check.args[2]))
                 return fail_at(p, c->line, "every when/unless choice of a step must name the same check");
         }
         if (first_cond && (when != 1 || unless != 1 || right != 0))
@@ -629,14 +630,34 @@ void lesson_delete(Lesson *l) {
     free(l);
 }
 
+/* Every text of a step, for checks that look at all of them. */
+static int step_texts(const LessonStep *s, const char **out) {
+    int n = 0;
+    const char *fields[] = {s->title, s->text, s->hint, s->done, s->answer, s->too_low, s->too_high, s->wrong,
+                            s->explain, s->reveal};
+    for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
+        if (fields[k]) out[n++] = fields[k];
+    for (int c = 0; c < s->n_choices; c++) {
+        out[n++] = s->choices[c].text;
+        if (s->choices[c].why) out[n++] = s->choices[c].why;
+    }
+    return n;
+}
+
 Status lesson_check_model(const Lesson *l, const Model *m, Error *err) {
     for (int i = 0; i < l->n_steps; i++) {
         const LessonStep *s = &l->steps[i];
+        const char *texts[16 + 2 * LESSON_MAX_CHOICES];
+        int n_texts = step_texts(s, texts);
+        char why[300];
+        for (int k = 0; k < n_texts; k++)
+            if (!lesson_figures_check_model(texts[k], m, why, sizeof why))
+                return error_set(err, ST_FORMAT, "%s:%d: %s", l->path, s->line, why);
         for (int c = 0; c < s->n_checks + s->n_choices; c++) {
             const LessonCheck *ck = c < s->n_checks ? &s->checks[c] : &s->choices[c - s->n_checks].check;
             if (c >= s->n_checks && !s->choices[c - s->n_checks].cond) continue;
             CheckInfo info = lesson_check_info(ck->kind);
-            for (int a = 0; a < ck->n_args; a++) {
+            for (int a = 0; a < ck->n_args && a < 3; a++) {
                 if (info.args[a] != ARG_TARGET && info.args[a] != ARG_TENSOR) continue;
                 int tensor, layer;
                 if (!lesson_target_resolve(m, ck->args[a], &tensor, &layer))

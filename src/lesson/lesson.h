@@ -75,7 +75,7 @@ enum {
 typedef struct LessonCheck {
     int kind;                         /* index in the check table */
     int n_args;
-    char args[2][LESSON_ARG_MAX];     /* as written */
+    char args[3][LESSON_ARG_MAX];     /* as written */
     double number;                    /* a numeric argument, parsed (bytes for sizes) */
     int line;
 } LessonCheck;
