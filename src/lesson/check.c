@@ -291,6 +291,18 @@ static bool holds_most_sensitive(Session *s, const LessonCheck *c) {
     return top->tensor >= 0 ? t == top->tensor : s->model->tensors[t].layer == top->layer;
 }
 
+static bool holds_sens_top(Session *s, const LessonCheck *c) {
+    int tensor, layer;
+    if (!lesson_measured(s, "sensitivity") || !lesson_target_resolve(s->model, c->args[0], &tensor, &layer)) return false;
+    const SensitivityItem *top = &s->sens.items[0];
+    return tensor >= 0 ? top->tensor == tensor : layer >= 0 && top->layer == layer;
+}
+
+static void do_sens_top(Session *s, const LessonCheck *c, LessonAct *act) {
+    (void)c;
+    if (!lesson_measured(s, "sensitivity")) snprintf(act->measure, sizeof act->measure, "sensitivity");
+}
+
 static void do_most_sensitive(Session *s, const LessonCheck *c, LessonAct *act) {
     (void)c;
     if (!lesson_measured(s, "sensitivity")) {
@@ -358,6 +370,8 @@ static const CheckDef CHECKS[] = {
       {ARG_TENSOR, ARG_FORMAT, ARG_FORMAT}}, holds_lower_error, do_lower_error, NULL},
     {{"faster", "faster", "measure the speed of a plan that runs faster than FP32 on this machine",
       {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_faster, do_faster, "speed"},
+    {{"sens-top", "sens-top TARGET", "true when the sensitivity scan ranks this tensor (or block) first (for when/unless)",
+      {ARG_TARGET, ARG_NONE, ARG_NONE}}, holds_sens_top, do_sens_top, "sensitivity"},
     {{"most-sensitive", "most-sensitive", "run the sensitivity scan and select the most sensitive tensor",
       {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity"},
 };
