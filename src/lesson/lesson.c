@@ -79,6 +79,8 @@ typedef struct Parser {
     int fence_line;
     bool in_comment;
     int comment_line;
+    char **last_field;    /* the text field an indented line would continue, or NULL */
+    bool after_choice;    /* the previous line was a choice (an indented why: may follow) */
 } Parser;
 
 static Status fail_at(Parser *p, int line, const char *fmt, ...) QL_PRINTF(3, 4);
@@ -219,7 +221,20 @@ static Status set_string(Parser *p, char **slot, const char *value, const char *
     if (!*value) return fail_at(p, p->line, "'%s:' is empty", key);
     if (!figures_ok(p, value)) return p->st;
     *slot = dup_str(p, value);
+    p->last_field = slot;
     return p->st;
+}
+
+/* "  more text" under a field: a new line of that field. */
+static Status continue_field(Parser *p, const char *text) {
+    if (!figures_ok(p, text)) return p->st;
+    size_t a = strlen(*p->last_field), b = strlen(text);
+    char *grown = realloc(*p->last_field, a + b + 2);
+    if (!grown) return p->st = error_set(p->err, ST_NOMEM, "%s: out of memory", p->path);
+    grown[a] = '\n';
+    memcpy(grown + a + 1, text, b + 1);
+    *p->last_field = grown;
+    return ST_OK;
 }
 
 static Status step_field(Parser *p, const char *key, const char *value) {
@@ -380,6 +395,8 @@ static Status step_start(Parser *p, char *rest) {
     if (!figures_ok(p, t)) return p->st;
     st->title = dup_str(p, t);
     p->step = st;
+    p->last_field = NULL;
+    p->after_choice = false;
     return p->st;
 }
 
@@ -503,13 +520,24 @@ static Status parse_line(Parser *p, char *line) {
         st->n_choices++;
         c->line = p->line;
         c->text = dup_str(p, text);
+        p->after_choice = true;
+        p->last_field = NULL;
         return p->st;
     }
-    if (st->n_choices > 0 && line[0] == ' ' && strncmp(line, "    ", 4) != 0 && *t) {
-        LessonChoice *c = &st->choices[st->n_choices - 1];
+    /* an indented line: a choice's why, or the next line of the field above */
+    bool after_choice = p->after_choice;
+    char **last_field = p->last_field;
+    p->after_choice = false;
+    p->last_field = NULL;
+    if (line[0] == ' ' && strncmp(line, "    ", 4) != 0 && *t) {
         char *why = (char *)t;
-        if (split_field(why, &key, &value) && strcmp(key, "why") == 0) return set_string(p, &c->why, value, "why");
-        return fail_at(p, p->line, "under a choice, only an indented 'why:' line");
+        if (after_choice && split_field(why, &key, &value) && strcmp(key, "why") == 0)
+            return set_string(p, &st->choices[st->n_choices - 1].why, value, "why");
+        if (last_field) {
+            p->last_field = last_field;
+            return continue_field(p, t);
+        }
+        if (st->n_choices > 0) return fail_at(p, p->line, "under a choice, only an indented 'why:' line");
     }
     if (split_field(line, &key, &value)) {
         if (strcmp(key, "why") == 0) return fail_at(p, p->line, "'why:' goes indented under a choice");

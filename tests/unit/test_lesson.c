@@ -209,6 +209,13 @@ static void test_lesson_parse_every_step_type(void **state) {
     assert_true(s->tol_relative);
     assert_true(s->tolerance > 0.0999 && s->tolerance < 0.1001);
     assert_string_equal(s->unit, "GB");
+    /* a field continued on indented lines: one more line each */
+    Lesson *c = parse_ok(HEADER "## predict: p\nQ?\n- [x] a\n  why: one\n  two\n- [ ] b\nreveal: first\n  second {plan.bits}\n"
+                                "## read: r\nText.\n\n  Indented text is text.\n");
+    assert_string_equal(c->steps[0].choices[0].why, "one\ntwo");
+    assert_string_equal(c->steps[0].reveal, "first\nsecond {plan.bits}");
+    assert_string_equal(c->steps[1].text, "Text.\n\nIndented text is text.");
+    lesson_delete(c);
     /* the defaults */
     assert_true(l->steps[0].hint_seconds == LESSON_DEFAULT_HINT_SECONDS);
     lesson_delete(l);
@@ -260,6 +267,8 @@ static void test_lesson_parse_errors_name_file_and_line(void **state) {
     expect_error(HEADER "## predict: x\nQ?\n- [x] a\n- [ ] b\nanswer: 3\nreveal: r\n", "give either choices or 'answer:'");
     expect_error(HEADER "## read: x\nHi\n- [x] a\n", "t.md:9: choices belong in a predict or quiz step");
     expect_error(HEADER "## quiz: x\nQ?\n- [x] a\nwhy: b\n", "t.md:10: 'why:' goes indented under a choice");
+    expect_error(HEADER "## quiz: x\nQ?\n- [x] a\n- [ ] b\n  because: c\n", "t.md:11: under a choice, only an indented 'why:'");
+    expect_error(HEADER "## predict: x\nQ?\n- [x] a\n- [ ] b\nreveal: r\n  more {nope}\n", "t.md:12: unknown figure {nope}");
     expect_error(HEADER "## read: x\nHi\n```\npicture\n", "t.md:9: a ``` block that is never closed");
     expect_error(HEADER "## read: x\nHi\n<!-- open\n", "t.md:9: a <!-- comment that is never closed");
     expect_error(HEADER "## read: x\n\tHi\n", "t.md:8: a tab character");
