@@ -211,7 +211,7 @@ Status lesson_progress_load(LessonProgress *p, const char *path, char *note, siz
     if (st == ST_OK) return ST_OK;
     char moved[4200];
     if (set_aside(path, moved, sizeof moved))
-        snprintf(note, note_size, "%.200s; kept it as %.200s and started afresh", why.msg, file_basename(moved));
+        snprintf(note, note_size, "progress reset: damaged file kept as %.200s (%.200s)", file_basename(moved), why.msg);
     else
         return error_set(err, ST_IO, "%.200s; could not set it aside (%.100s), so progress will not be saved",
                          why.msg, strerror(errno));

@@ -62,7 +62,9 @@ Status lesson_progress_path(char *out, size_t size, Error *err);
 
 /* Loads path into *p (initialised here). A missing file is a fresh start. A
  * damaged or foreign file is set aside (renamed, see above), *p is fresh, and
- * `note` says what happened (else note is ""); the result is still ST_OK. A file
+ * `note` says what happened, new name first so it survives a narrow status
+ * line: "progress reset: damaged file kept as progress.json.bad-... (why)"
+ * (else note is ""); the result is still ST_OK. A file
  * that cannot be read at all (permissions), or a damaged one that cannot be set
  * aside, is ST_IO: *p is then fresh and the caller must not save over it. */
 Status lesson_progress_load(LessonProgress *p, const char *path, char *note, size_t note_size, Error *err);

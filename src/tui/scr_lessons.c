@@ -231,7 +231,9 @@ int lessons_tick(App *a) {
         if (need) want_measure(a, need);
     }
     if (ev & RUN_EV_DONE) {
-        app_set_status(a, false, "%s", a->screen == SCREEN_LESSONS ? "done! Enter goes on" : "done! 6 (or F7) goes back to the lesson");
+        app_set_status(a, false, "%s", a->screen != SCREEN_LESSONS ? "done! 6 (or F7) goes back to the lesson"
+                                       : a->opt.present           ? "done! Space goes on"
+                                                                   : "done! Enter goes on");
         save(a, false);
     }
     return ev & RUN_EV_CHANGED ? UI_REDRAW : UI_NONE;
@@ -341,7 +343,7 @@ static void draw_step(App *a, Rect r, bool present) {
     }
     /* the lesson's title, where we are */
     progress_dots(u, dots, sizeof dots);
-    draw_textf(y, x, w, ROLE_TITLE, "%s", l->title);
+    if (!present) draw_textf(y, x, w, ROLE_TITLE, "%s", l->title); /* presenter mode has it on top */
     int right = draw_width(dots) + 22;
     if (w > right + 20) draw_textf(y, x + w - right, right, ROLE_DIM, "step %2d of %-2d %s", run->step + 1 > l->n_steps ? l->n_steps : run->step + 1, l->n_steps, dots);
     y += present ? 2 : 1;
@@ -552,7 +554,7 @@ void lessons_present_frame(App *a) {
     draw_textf(0, 1, COLS - 2, ROLE_TITLE, "quantlab  %s%s", l ? "- " : "- lessons for a class", l ? l->title : "");
     draw_fill(LINES - 1, 0, COLS, ROLE_FKEY_LABEL, ' ');
     draw_text(LINES - 1, 1, COLS - 2, ROLE_FKEY_LABEL,
-              "Space next   Backspace back   a-d answer   Enter type a number   h hint   s skip   6 lesson   q quit");
+              "Space next   Backspace back   a-d answer   h hint   s skip   6 lesson   q quit");
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -606,8 +608,7 @@ static void go_on(App *a, bool space) {
         if (a->opt.present && space) { /* the teacher shows it */
             LessonAct act;
             lesson_run_perform(&u->run, a->s, &act, now);
-            carry_out(a, &act);
-            if (a->screen != SCREEN_LESSONS) app_switch_screen(a, SCREEN_LESSONS); /* stay on the big view */
+            carry_out(a, &act); /* a screen to show stays shown, with the panel; 6 comes back */
         } else if (st->screen[0]) {
             for (int i = 0; i < SCREEN_COUNT; i++)
                 if (strcasecmp(st->screen, SCREENS[i]->title) == 0) app_switch_screen(a, (ScreenId)i);
