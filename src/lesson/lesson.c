@@ -80,6 +80,7 @@ typedef struct Parser {
     bool in_comment;
     int comment_line;
     char **last_field;    /* the text field an indented line would continue, or NULL */
+    int title_line;
     bool after_choice;    /* the previous line was a choice (an indented why: may follow) */
 } Parser;
 
@@ -484,6 +485,7 @@ static Status parse_line(Parser *p, char *line) {
         const char *title = trim(line + 2);
         if (!figures_ok(p, title)) return p->st;
         l->title = dup_str(p, title);
+        p->title_line = p->line;
         return p->st;
     }
     if (strncmp(line, "## ", 3) == 0) return step_start(p, line + 3);
@@ -605,9 +607,9 @@ Status lesson_parse(Lesson **out, const char *buf, size_t len, const char *path,
     if (p.st == ST_OK) step_finish(&p);
     if (p.st == ST_OK) {
         if (!l->title) fail_at(&p, 1, "a lesson starts with its title: '# Title'");
-        else if (l->track == TRACK_COUNT) fail_at(&p, 1, "the header needs 'track:' (picture, try or build)");
-        else if (!l->ages[0]) fail_at(&p, 1, "the header needs 'ages:' (like 9-12)");
-        else if (l->minutes == 0) fail_at(&p, 1, "the header needs 'minutes:'");
+        else if (l->track == TRACK_COUNT) fail_at(&p, p.title_line, "the header needs 'track:' (picture, try or build)");
+        else if (!l->ages[0]) fail_at(&p, p.title_line, "the header needs 'ages:' (like 9-12)");
+        else if (l->minutes == 0) fail_at(&p, p.title_line, "the header needs 'minutes:'");
         else if (l->n_steps == 0) fail_at(&p, p.line, "no steps (start one with '## read: Title')");
     }
     if (!l->about && p.st == ST_OK) l->about = dup_str(&p, "");
