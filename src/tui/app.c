@@ -858,7 +858,7 @@ int tui_main(const TuiOptions *opt) {
         a->cmp.sampled = false;
         a->cmp.seed = QL_PRESENT_SEED;
     }
-    if (opt->present || opt->lesson) lessons_start(a);
+    lessons_start(a); /* the lessons and the learner's progress (an invitation back, or --lesson) */
     if (opt->start_screen)
         for (int i = 0; i < SCREEN_COUNT; i++)
             if (strcasecmp(opt->start_screen, SCREENS[i]->title) == 0) first = (ScreenId)i;

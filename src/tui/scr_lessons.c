@@ -154,7 +154,15 @@ static void start_lesson(App *a, int k) {
 void lessons_start(App *a) {
     load(a);
     LessonsUi *u = a->lessons;
-    if (!u || !a->opt.lesson) return;
+    if (!u) return;
+    if (!a->opt.lesson && !a->opt.present && u->prog.current[0] && !a->status[0]) { /* an invitation back */
+        int k = lesson_set_find(&u->set, u->prog.current);
+        LessonRecord *r = lesson_progress_get(&u->prog, u->prog.current, false);
+        if (k >= 0 && r && lesson_progress_state(&u->prog, u->prog.current) == LESSON_STARTED)
+            app_set_status(a, false, "your lesson \"%.60s\" is at step %d of %d: press 6 to go on",
+                           u->set.lessons[k]->title, r->step + 1, u->set.lessons[k]->n_steps);
+    }
+    if (!a->opt.lesson) return;
     int k = lesson_set_find(&u->set, a->opt.lesson);
     if (k < 0) {
         app_set_status(a, true, "no lesson '%s' (quantlab lessons --list shows them)", a->opt.lesson);
@@ -462,8 +470,16 @@ static void draw_list(App *a, Rect r) {
         if ((int)l->track != track) {
             track = (int)l->track;
             int yy = y + row - u->list_scroll;
-            if (yy >= y && yy < y + rows_h)
-                draw_textf(yy, x, w, ROLE_TITLE, "%s  (%s)", lesson_track_label(l->track), ages[l->track]);
+            int done = 0, total = 0;
+            for (int k = 0; k < u->set.n; k++)
+                if ((int)u->set.lessons[k]->track == track) {
+                    total++;
+                    done += lesson_progress_state(&u->prog, u->set.lessons[k]->id) == LESSON_DONE;
+                }
+            if (yy >= y && yy < y + rows_h) {
+                int used = draw_textf(yy, x, w, ROLE_TITLE, "%s  (%s)", lesson_track_label(l->track), ages[l->track]);
+                if (done > 0) draw_textf(yy, x + used + 2, w - used - 2, ROLE_DIM, "%d of %d done", done, total);
+            }
             row++;
         }
         int yy = y + row - u->list_scroll;

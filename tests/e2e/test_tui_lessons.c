@@ -136,6 +136,7 @@ static void test_tui_lessons_picture_track_with_wrong_answer_and_skip(void **sta
     assert_screen_text(t, "Next: \"A number with fewer digits\"", WAIT);
     enter(t, "Lessons: learn");
     assert_screen_text(t, "done       A photo and its small copy", WAIT);
+    assert_screen_text(t, "1 of 3 done", WAIT);
     quit_discarding_plan(t);
     char *p = progress_text();
     assert_non_null(strstr(p, "\"picture-1-small-copy\": {\"step\": 0, \"marks\": \"ddwdswd\", \"done\": true}"));
@@ -175,7 +176,9 @@ static void test_tui_lessons_try_track_resumes_after_restart(void **state) {
 
     /* a restart: the list knows, and the lesson goes on at step 6 */
     t = start(NULL);
+    assert_screen_text(t, "your lesson \"How big is a model?\" is at step 6 of 9: press 6 to go on", WAIT);
     key(t, "6", "step 6/9   How big is a model?");
+    assert_screen_text(t, "Try it  (ages 9-12)", WAIT);
     enter(t, "welcome back: step 6 of 9");
     assert_screen_text(t, "Make it INT8", WAIT);
     key(t, "p", "Presets");
