@@ -235,6 +235,25 @@ static void decode(const Model *m, const GenColumn *col, int from, int to, char 
     out[o] = '\0';
 }
 
+/* Whether token i of a column starts a new word (its text begins with a space
+ * or is not a letter, like punctuation). */
+static bool starts_word(const Model *m, const GenColumn *col, int i) {
+    size_t len;
+    const char *piece = tokenizer_decode(&m->tok, i > 0 ? col->ids[i - 1] : -1, col->ids[i], &len);
+    unsigned char c = len ? (unsigned char)piece[0] : ' ';
+    return c == ' ' || !(c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+}
+
+/* The whole word holding token d (a token may be only a piece of a word:
+ * "p" of "park"), without the space before it. */
+static void word_at(const Model *m, const GenColumn *col, int d, char *out, size_t size) {
+    int start = d, end = d + 1;
+    while (start > 1 && !starts_word(m, col, start)) start--;
+    while (end < col->n && !starts_word(m, col, end)) end++;
+    decode(m, col, start, end, out, size);
+    if (out[0] == ' ') memmove(out, out + 1, strlen(out));
+}
+
 static FigureStatus fig_compare(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
     const CompareState *c = &s->compare;
     if (!c->valid || c->plan_hash != plan_hash_now(s)) return not_measured(out, size, NULL);
@@ -253,9 +272,9 @@ static FigureStatus fig_compare(Session *s, int arg, char *out, size_t size, dou
     case C_PLAN_WORD: {
         const GenColumn *col = arg == C_FP32_WORD ? &c->fp32 : &c->plan;
         if (d < 0 || d >= col->n) return put_text(out, size, kind, "(the same)");
-        decode(s->model, col, d, d + 1, buf, sizeof buf);
+        word_at(s->model, col, d, buf, sizeof buf);
         char quoted[340];
-        snprintf(quoted, sizeof quoted, "\"%s\"", buf[0] == ' ' ? buf + 1 : buf);
+        snprintf(quoted, sizeof quoted, "\"%s\"", buf);
         return put_text(out, size, kind, quoted);
     }
     case C_FP32_TEXT:
@@ -458,8 +477,8 @@ static const FigureDef FIGURES[] = {
     {"quality.ppl_fp32", fig_quality, Q_PPL_FP32, "perplexity of FP32 on the evaluation text"},
     {"quality.predictions", fig_quality, Q_PREDICTIONS, "predictions the quality figures are measured on"},
     {"compare.first_diff", fig_compare, C_FIRST_DIFF, "the token where the two stories first differ"},
-    {"compare.fp32_word", fig_compare, C_FP32_WORD, "FP32's token at the first difference"},
-    {"compare.plan_word", fig_compare, C_PLAN_WORD, "the plan's token at the first difference"},
+    {"compare.fp32_word", fig_compare, C_FP32_WORD, "FP32's word at the first difference (the word holding that token)"},
+    {"compare.plan_word", fig_compare, C_PLAN_WORD, "the plan's word at the first difference"},
     {"compare.fp32_text", fig_compare, C_FP32_TEXT, "the story FP32 wrote (its start)"},
     {"compare.plan_text", fig_compare, C_PLAN_TEXT, "the story the plan wrote (its start)"},
     {"compare.tokens", fig_compare, C_TOKENS, "tokens each story has"},

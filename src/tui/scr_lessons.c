@@ -48,8 +48,10 @@ struct LessonsUi {
     char replayed[LESSON_ID_MAX];     /* the lesson resumed in this process */
     uint64_t requested[MEASURE_KINDS]; /* plan hash each measurement was asked for (+1; 0 never) */
     int step_scroll;
-    int shown_step;                   /* the step the view last drew (to reset its scroll) */
+    int shown_step;                   /* what the view last drew, to see what is new */
     RunPhase shown_phase;
+    bool shown_hint, shown_waiting;
+    bool scroll_to_news;
     char text[TEXT_MAX], feedback[TEXT_MAX / 2];
 };
 
@@ -319,8 +321,8 @@ static void keys_line(const LessonsUi *u, const LessonStep *st, bool present, ch
         else if (st->numeric) snprintf(first, sizeof first, "Enter type your answer");
         else snprintf(first, sizeof first, "%c-%c answer", 'a', 'a' + st->n_choices - 1);
     }
-    snprintf(out, size, "%s   Backspace back   s skip%s   %s", first, st->hint && asking ? "   h hint" : "",
-             present ? "q quit" : "Esc list   1-5 screens");
+    snprintf(out, size, "%s  Backspace back  s skip%s  %s", first, st->hint && asking ? "  h hint" : "",
+             present ? "q quit" : "Esc list  1-5 screens");
 }
 
 static void progress_dots(const LessonsUi *u, char *out, size_t size) {
@@ -334,6 +336,52 @@ static void progress_dots(const LessonsUi *u, char *out, size_t size) {
     out[o] = '\0';
 }
 
+/* The scrolling part of a step: its text, the choices, the feedback, drawn
+ * from row y in h rows after skipping `skip` (h = 0 only measures). Returns the
+ * rows it all takes; *fb_start gets the feedback's first row (-1 if none). */
+static int step_body(App *a, const LessonStep *st, int y, int x, int w, int h, int skip, bool present,
+                     int *fb_start) {
+    LessonsUi *u = a->lessons;
+    const LessonRun *run = &u->run;
+    int used = 0;
+    lesson_render(a->s, st->text, true, u->text, sizeof u->text);
+    used += draw_para(y, x, w, h, skip, u->text, ROLE_NORMAL);
+    bool asking = run->phase == RUN_ASKING || run->phase == RUN_TRY_AGAIN;
+    int right = asking ? -1 : lesson_run_right_choice(run, a->s);
+    for (int c = 0; c < st->n_choices; c++) {
+        if (c == 0 || present) used++; /* a blank line before the choices (between them on a projector) */
+        const LessonChoice *ch = &st->choices[c];
+        const char *tag = "  ";
+        ThemeRole role = ROLE_NORMAL;
+        if (c == right) {
+            tag = glyphs()->utf8 ? "\u2713 " : "= "; /* the right one, once answered */
+            role = ROLE_GOOD;
+        } else if (run->picked[c] || (!asking && run->choice == c)) {
+            tag = "x ";
+            role = ROLE_DIM;
+        }
+        char rendered[1100];
+        lesson_render(a->s, ch->text, true, rendered, sizeof rendered);
+        int row = used - skip;
+        if (row >= 0 && row < h) draw_textf(y + row, x + 1, 5, role, "%s%c)", tag, 'a' + c);
+        used += draw_para(y + (row > 0 ? row : 0), x + 6, w - 6, row >= 0 ? h - row : 0, row < 0 ? -row : 0, rendered, role);
+    }
+    lesson_run_feedback(run, a->s, true, u->feedback, sizeof u->feedback);
+    if (st->kind == STEP_DO && run->phase == RUN_ASKING && !u->feedback[0])
+        snprintf(u->feedback, sizeof u->feedback, "%s", present ? "Space does it for the class, or do it yourself."
+                                                                : "quantlab is watching: do it, and this step ticks itself off.");
+    *fb_start = -1;
+    if (u->feedback[0]) {
+        used++;
+        *fb_start = used;
+        int row = used - skip;
+        bool good = run->phase == RUN_COMPLETE || (run->phase == RUN_ANSWERED && !run->skipped && run->last_right);
+        ThemeRole role = good ? ROLE_GOOD : run->phase == RUN_TRY_AGAIN ? ROLE_WARN : ROLE_NORMAL;
+        used += draw_para(y + (row > 0 ? row : 0), x, w, row >= 0 ? h - row : 0, row < 0 ? -row : 0, u->feedback, role);
+    }
+    return used;
+}
+
 /* The step view: used by the Lessons screen and, larger, by presenter mode. */
 static void draw_step(App *a, Rect r, bool present) {
     LessonsUi *u = a->lessons;
@@ -344,11 +392,16 @@ static void draw_step(App *a, Rect r, bool present) {
     int x = r.x + margin, w = r.w - 2 * margin;
     int y = r.y;
     char line[256], dots[LESSON_MAX_STEPS * 4 + 1];
-    if (u->shown_step != run->step || u->shown_phase != run->phase) { /* a new state: show its start, or its feedback */
-        u->step_scroll = u->shown_step != run->step ? 0 : u->step_scroll;
-        u->shown_step = run->step;
-        u->shown_phase = run->phase;
+    if (u->shown_step != run->step) { /* a new step starts at its top */
+        u->step_scroll = 0;
+        u->scroll_to_news = false;
+    } else if (u->shown_phase != run->phase || u->shown_hint != run->hint_shown || u->shown_waiting != run->waiting) {
+        u->scroll_to_news = true; /* an answer's feedback, a hint: bring it into view */
     }
+    u->shown_step = run->step;
+    u->shown_phase = run->phase;
+    u->shown_hint = run->hint_shown;
+    u->shown_waiting = run->waiting;
     /* the lesson's title, where we are */
     progress_dots(u, dots, sizeof dots);
     if (!present) draw_textf(y, x, w, ROLE_TITLE, "%s", l->title); /* presenter mode has it on top */
@@ -377,49 +430,32 @@ static void draw_step(App *a, Rect r, bool present) {
     draw_textf(y, x + draw_width(kind_label(st->kind)) + 3, w - 12, ROLE_TITLE, "%s", st->title);
     y += present ? 2 : 2;
 
-    /* everything below scrolls: the text, the choices, the feedback */
+    /* everything below scrolls: the text, the choices, the feedback. Measured
+     * first, so that news (an answer's feedback, a hint) scrolls into view. */
     int h = r.y + r.h - 1 - y - (present ? 4 : 0);
-    int used = 0, skip = u->step_scroll;
-    lesson_render(a->s, st->text, true, u->text, sizeof u->text);
-    int n = draw_para(y, x, w, h, skip, u->text, ROLE_NORMAL);
-    used += n;
-    bool asking = run->phase == RUN_ASKING || run->phase == RUN_TRY_AGAIN;
-    for (int c = 0; c < st->n_choices; c++) {
-        used += present ? 1 : 1; /* a blank line before each choice group */
-        if (c > 0 && !present) used--;
-        const LessonChoice *ch = &st->choices[c];
-        const char *tag = "  ";
-        ThemeRole role = ROLE_NORMAL;
-        if (!asking && c == lesson_run_right_choice(run, a->s)) {
-            tag = glyphs()->utf8 ? "\u2713 " : "= "; /* the right one, once answered */
-            role = ROLE_GOOD;
-        } else if (run->picked[c] || (!asking && run->choice == c)) {
-            tag = "x ";
-            role = ROLE_DIM;
+    int fb_start = -1;
+    int total = step_body(a, st, y, x, w, 0, 0, present, &fb_start);
+    int max_scroll = total > h ? total - h : 0;
+    if (u->scroll_to_news) {
+        u->step_scroll = fb_start >= 0 && fb_start < max_scroll ? fb_start : max_scroll;
+        u->scroll_to_news = false;
+    }
+    if (u->step_scroll > max_scroll) u->step_scroll = max_scroll;
+    if (u->step_scroll < 0) u->step_scroll = 0;
+    step_body(a, st, y, x, w, h, u->step_scroll, present, &fb_start);
+    bool more = total - u->step_scroll > h;
+    /* a measurement the step waits for: its progress, where the learner looks */
+    static const SessionJobKind jobs[] = {JOB_QUALITY, JOB_SPEED, JOB_COMPARE, JOB_SENS};
+    for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++) {
+        double prog;
+        char label[64];
+        if (session_job_progress(a->s, jobs[k], &prog, label, sizeof label)) {
+            int py = r.y + r.h - 2 - (present ? 4 : 0);
+            draw_fill(py, x, w, ROLE_NORMAL, ' ');
+            draw_progress(py, x, w < 60 ? w : 60, prog, label);
+            break;
         }
-        char rendered[1100];
-        lesson_render(a->s, ch->text, true, rendered, sizeof rendered);
-        int row = used - skip;
-        if (row >= 0 && row < h) draw_textf(y + row, x + 1, 5, role, "%s%c)", tag, 'a' + c);
-        int k = draw_para(y + (row > 0 ? row : 0), x + 6, w - 6, row >= 0 ? h - row : 0, row < 0 ? -row : 0, rendered, role);
-        used += k;
-        if (present) used++;
     }
-    lesson_run_feedback(run, a->s, true, u->feedback, sizeof u->feedback);
-    if (st->kind == STEP_DO && run->phase == RUN_ASKING && !u->feedback[0])
-        snprintf(u->feedback, sizeof u->feedback, "%s", present ? "Space does it for the class, or do it yourself."
-                                                                : "quantlab is watching: do it, and this step ticks itself off.");
-    if (u->feedback[0]) {
-        used++;
-        int row = used - skip;
-        bool good = run->phase == RUN_COMPLETE || (run->phase == RUN_ANSWERED && !run->skipped && run->last_right);
-        ThemeRole role = good ? ROLE_GOOD : run->phase == RUN_TRY_AGAIN ? ROLE_WARN : ROLE_NORMAL;
-        int k = draw_para(y + (row > 0 ? row : 0), x, w, row >= 0 ? h - row : 0, row < 0 ? -row : 0, u->feedback, role);
-        used += k;
-    }
-    /* the end of the content must be reachable: scroll to it when it is new */
-    if (used > h && u->step_scroll > used - h) u->step_scroll = used - h;
-    if (used - u->step_scroll > h) draw_text(r.y + r.h - 2 - (present ? 4 : 0), x + w - 16, 16, ROLE_DIM, "(more: Down)");
     if (present) { /* the live figure every lesson is about */
         Session *s = a->s;
         double f32 = plan_bytes_f32(s->model), plan = session_plan_bytes(s);
@@ -433,6 +469,8 @@ static void draw_step(App *a, Rect r, bool present) {
         draw_textf(by + 1, x + 12 + bw, 12, ROLE_BAR_PLAN, "%s", ui_fmt_bytes(b2, sizeof b2, plan));
     }
     keys_line(u, st, present, line, sizeof line);
+    if (more || u->step_scroll > 0) /* the text goes on: say how to see it */
+        snprintf(line + strlen(line), sizeof line - strlen(line), "  %s", more ? "Down more" : "Up top");
     draw_text(r.y + r.h - 1, x, w, ROLE_DIM, line);
 }
 
