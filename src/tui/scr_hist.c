@@ -194,15 +194,18 @@ static void shape_of(const ModelTensor *t, char *buf, size_t size) {
 }
 
 /* Where the inspected block's grid comes from, for the legend and the PNG. */
-static void levels_caption(const BlockInfo *b, char *buf, size_t size) {
+static void levels_caption(const BlockInfo *b, char *buf, size_t size, bool brief) {
     switch (b->scope) {
-    case INSPECT_SCOPE_TENSOR: snprintf(buf, size, "%d levels (one scale for the whole tensor)", b->n_levels); break;
+    case INSPECT_SCOPE_TENSOR:
+        snprintf(buf, size, "%d levels (one scale for %s)", b->n_levels, brief ? "all" : "the whole tensor");
+        break;
     case INSPECT_SCOPE_ROW:
-        snprintf(buf, size, "%d levels of row %lld (one scale per row)", b->n_levels, (long long)b->row);
+        snprintf(buf, size, "%d levels of row %lld%s", b->n_levels, (long long)b->row, brief ? "" : " (one scale per row)");
         break;
     case INSPECT_SCOPE_BLOCK:
-        snprintf(buf, size, "%d levels of block %lld (row %lld, values %lld-%lld)", b->n_levels, (long long)b->index,
-                 (long long)b->row, (long long)b->group_col, (long long)(b->group_col + b->group_len - 1));
+        snprintf(buf, size, "%d levels of block %lld (row %lld, %s%lld-%lld)", b->n_levels, (long long)b->index,
+                 (long long)b->row, brief ? "" : "values ", (long long)b->group_col,
+                 (long long)(b->group_col + b->group_len - 1));
         break;
     default: buf[0] = '\0';
     }
@@ -414,7 +417,7 @@ static void draw_legend(App *a, Rect r, int y) {
         return;
     }
     char cap[128];
-    levels_caption(b, cap, sizeof cap);
+    levels_caption(b, cap, sizeof cap, false);
     x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g_tick());
     draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
     (void)a;
@@ -804,9 +807,7 @@ static int hist_export_png(App *a, const char *path, char *msg, size_t size) {
              s->model->name, s->plan_label, session_plan_bits(s), t->name, shape, st.bytes * 8.0 / (double)t->n_elements);
     levels[0] = '\0';
     if (cache.info_ok) {
-        char cap[128];
-        levels_caption(&cache.info, cap, sizeof cap);
-        snprintf(levels, sizeof levels, "grid: %s", cap);
+        levels_caption(&cache.info, levels, sizeof levels, true);
     }
     double lo, hi;
     view_range(a->hist.zoom, &lo, &hi);
