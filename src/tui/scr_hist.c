@@ -486,6 +486,26 @@ static const char *layout_note(const BlockInfo *b) {
     }
 }
 
+/* Every level of the block's grid with how many of its values landed there,
+ * as many rows as fit from y. */
+static void draw_level_list(Rect r, int y, int end, const BlockInfo *b) {
+    draw_text(y, r.x + 1, 6, ROLE_DIM, "grid");
+    const int cell = 15, per_line = (r.w - 8) / cell;
+    for (int i = 0; i < b->n_levels; i++) {
+        int line = i / per_line, col = i % per_line;
+        if (y + line >= end) break;
+        int count = 0;
+        for (int k = 0; k < b->n; k++) count += (double)b->decoded[k] == b->levels[i];
+        bool last_room = y + line + 1 >= end && col == per_line - 1 && i + 1 < b->n_levels;
+        char text[40];
+        if (last_room) snprintf(text, sizeof text, "...");
+        else if (b->levels[i] == 0) snprintf(text, sizeof text, "0 x%d", count);
+        else snprintf(text, sizeof text, "%+.4f x%d", b->levels[i], count);
+        draw_text(y + line, r.x + 7 + col * cell, cell - 1, count ? ROLE_NORMAL : ROLE_DIM, text);
+        if (last_room) break;
+    }
+}
+
 static void draw_inspector(Rect r, int y0, int h) {
     const BlockInfo *b = &cache.info;
     int end = y0 + h;
@@ -600,7 +620,8 @@ static void draw_inspector(Rect r, int y0, int h) {
             draw_textf(y++, r.x + 1, r.w - 2, ROLE_DIM, "No file format holds these %d-bit codes: quantlab keeps them in memory.",
                        b->code_bits);
     }
-    if (!keys_shown && y < end) draw_text(y, r.x + 1, r.w - 2, ROLE_DIM, keys);
+    if (!keys_shown && y < end) draw_text(y++, r.x + 1, r.w - 2, ROLE_DIM, keys);
+    if (y + 1 < end && b->n_levels > 0 && b->n_levels <= 64) draw_level_list(r, y + 1, end, b);
 }
 
 /* ----------------------------------------------------------------- draw */
