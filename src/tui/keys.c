@@ -26,9 +26,9 @@ const KeyBinding KEYS[] = {
     {'\n', ACT_INSPECT, SCR_HIST, "Enter", "block inspector", NULL},
     {'[', ACT_PREV_TENSOR, SCR_HIST, "[ / ]", "previous / next tensor", NULL},
     {']', ACT_NEXT_TENSOR, SCR_HIST, NULL, NULL, NULL},
-    {KEY_LEFT, ACT_LEFT, SCR_HIST, "Left / Right", "previous / next tensor; in the inspector, previous / next block", NULL},
+    {KEY_LEFT, ACT_LEFT, SCR_HIST, "Left/Right", "previous / next tensor; in the inspector: block", NULL},
     {KEY_RIGHT, ACT_RIGHT, SCR_HIST, NULL, NULL, NULL},
-    {KEY_UP, ACT_UP, SCR_HIST, "Up / Down", "weights or error chart (the one P saves); in the inspector, a row up / down", NULL},
+    {KEY_UP, ACT_UP, SCR_HIST, "Up/Down", "weights or error chart (P saves it); inspector: row", NULL},
     {KEY_DOWN, ACT_DOWN, SCR_HIST, NULL, NULL, NULL},
     {27, ACT_CANCEL, SCR_HIST, "Esc", "close the block inspector", NULL},
     /* Compare */

@@ -391,10 +391,24 @@ static void draw_header(App *a, Rect r, int y, bool marker) {
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_TITLE, "%s", t->name);
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_DIM, "  %s  ", shape);
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_CHANGED, "%s", plan_is_quantizable(t) ? fmt : t->is_norm ? "FP32 (norm)" : "FP32");
-    char right[64];
-    int n = snprintf(right, sizeof right, "tensor %d/%d  zoom %gx%s", i + 1, s->model->n_tensors, a->hist.zoom,
-                     a->hist.log_scale ? "  log" : "");
-    if (r.x + r.w - n - 1 > x + 1) draw_text(y, r.x + r.w - n - 1, n, ROLE_DIM, right);
+    char right[3][96], outside[48] = "";
+    if (a->hist.zoom > 1 && cache.hist_ok && cache.tensor == i && cache.w.below + cache.w.above > 0) {
+        char b[32];
+        snprintf(outside, sizeof outside, ", %s weights outside",
+                 ui_fmt_count(b, sizeof b, (double)(cache.w.below + cache.w.above)));
+    }
+    /* the longest of these that fits */
+    const char *lg = a->hist.log_scale ? "  log" : "";
+    snprintf(right[0], sizeof right[0], "tensor %d/%d  zoom %gx%s%s", i + 1, s->model->n_tensors, a->hist.zoom, outside, lg);
+    snprintf(right[1], sizeof right[1], "zoom %gx%s%s", a->hist.zoom, outside, lg);
+    snprintf(right[2], sizeof right[2], "zoom %gx%s", a->hist.zoom, lg);
+    for (int k = 0; k < 3; k++) {
+        int n = (int)strlen(right[k]);
+        if (r.x + r.w - n - 1 > x + 1) {
+            draw_text(y, r.x + r.w - n - 1, n, ROLE_DIM, right[k]);
+            break;
+        }
+    }
 }
 
 static void draw_legend(App *a, Rect r, int y) {
@@ -413,7 +427,7 @@ static void draw_legend(App *a, Rect r, int y) {
     x += draw_textf(y, x, end - x, ROLE_NORMAL, " after rounding  ");
     const BlockInfo *b = cache.info_ok ? &cache.info : NULL;
     if (!b || b->n_levels == 0) {
-        draw_textf(y, x, end - x, ROLE_DIM, "%s rounds each weight to its own number format", fmt);
+        draw_textf(y, x, end - x, ROLE_DIM, "no grid: each weight rounds to the nearest %s", fmt);
         return;
     }
     char cap[128];
@@ -433,7 +447,7 @@ static void draw_figures(App *a, Rect r, const Layout *L, const TensorStatsEntry
     } else {
         ThemeRole q = st->sqnr_db < 15 ? ROLE_BAD : st->sqnr_db < 25 ? ROLE_WARN : ROLE_NORMAL;
         int x = r.x + 1;
-        x += draw_textf(L->fig1, x, w, ROLE_NORMAL, "RMSE %.3g (%.1f%% of RMS weight)  ", st->rmse, 100 * st->rel_rmse);
+        x += draw_textf(L->fig1, x, w, ROLE_NORMAL, "RMSE %.3g (%.2g%% of RMS)  ", st->rmse, 100 * st->rel_rmse);
         if (isinf(st->sqnr_db)) x += draw_textf(L->fig1, x, r.x + r.w - 1 - x, ROLE_NORMAL, "SQNR exact  ");
         else x += draw_textf(L->fig1, x, r.x + r.w - 1 - x, q, "SQNR %.1f dB", st->sqnr_db);
         draw_textf(L->fig1, x, r.x + r.w - 1 - x, ROLE_NORMAL, "  max|err| %.3g  zeroed %.1f%%", st->max_abs_err,
