@@ -269,11 +269,10 @@ static void draw_x_labels(Rect r, int y, int x, int w, double lo, double hi, int
 /* The weights chart: bars of weights, a marker at the height of the decoded
  * values' count, the level grid as ticks on the axis row (and dotted lines when
  * they are few enough to tell apart). */
-static void draw_weights_chart(App *a, Rect r, int y, int h, bool focused) {
+static void draw_weights_chart(App *a, Rect r, int y, int h) {
     const Glyphs *g = glyphs();
     int x = r.x + LABEL_W, w = r.w - LABEL_W - 1;
     int bins = cache.w.n_bins;
-    (void)focused;
     uint64_t max = stats_hist_max(&cache.w), dmax = stats_hist_max(&cache.d);
     if (dmax > max) max = dmax;
     bool log_scale = a->hist.log_scale;
@@ -668,7 +667,7 @@ static void hist_draw(App *a, Rect r) {
     }
     if (L.ih == 0 || L.wh > 0) {
         draw_header(a, r, L.header, !a->hist.focus_errors || L.ih > 0);
-        draw_weights_chart(a, r, L.wy, L.wh, !a->hist.focus_errors);
+        draw_weights_chart(a, r, L.wy, L.wh);
         draw_legend(a, r, L.legend);
     }
     if (L.ih > 0) {
