@@ -4,9 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/datadir.h"
 #include "base/file.h"
+
+/* A file of the data directory, or an error saying where it was looked for. */
+static Status find_bundled(const char *relative, const char *hint, char *out, size_t size, Error *err) {
+    if (datadir_find(relative, out, size)) return ST_OK;
+    char where[1024];
+    datadir_describe(where, sizeof where);
+    return error_set(err, ST_IO, "the bundled %s is missing (looked in: %s); %s", relative, where, hint);
+}
 
 Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t size, Error *err) {
     const char *p = cli_str(a, "model", NULL);
@@ -15,11 +24,7 @@ Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t
         snprintf(out, size, "%s", p);
         return ST_OK;
     }
-    if (datadir_find(CLI_BUNDLED_MODEL, out, size)) return ST_OK;
-    char where[1024];
-    datadir_describe(where, sizeof where);
-    return error_set(err, ST_IO, "the bundled model %s is missing (looked in: %s); give a model with -m FILE",
-                     CLI_BUNDLED_MODEL, where);
+    return find_bundled(CLI_BUNDLED_MODEL, "give a model with -m FILE", out, size, err);
 }
 
 Status cli_open_model(const CliArgs *a, bool allow_positional, Model **m, Error *err) {
@@ -98,4 +103,40 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
     }
     snprintf(desc, size, "plan %s", file_basename(file));
     return ST_OK;
+}
+
+static void print_progress(void *ctx, double done, const char *stage) {
+    fprintf(stderr, "\rquantlab %s: %3.0f%% %-48.48s", (const char *)ctx, 100.0 * done, stage ? stage : "");
+    fflush(stderr);
+}
+
+Progress cli_progress(const char *cmd) {
+    bool show = isatty(STDERR_FILENO) != 0;
+    return (Progress){show ? print_progress : NULL, (void *)cmd, NULL};
+}
+
+void cli_progress_end(const Progress *p) {
+    if (!p->report) return;
+    fprintf(stderr, "\r%76s\r", "");
+    fflush(stderr);
+}
+
+Status cli_text_path(const CliArgs *a, char *out, size_t size, Error *err) {
+    const char *text = cli_str(a, "text", NULL);
+    if (text) {
+        snprintf(out, size, "%s", text);
+        return ST_OK;
+    }
+    return find_bundled(CLI_EVAL_TEXT, "give a text with --text FILE", out, size, err);
+}
+
+Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSet *set, Error *err) {
+    char path[4096];
+    char *text = NULL;
+    size_t len = 0;
+    Status st = cli_text_path(a, path, sizeof path, err);
+    if (st == ST_OK) st = file_read_all(path, (size_t)256 << 20, &text, &len, err);
+    if (st == ST_OK) st = evalset_from_text(set, m, text, len, path, EVAL_LLAMA2C, 0, max_tokens, err);
+    free(text);
+    return st;
 }

@@ -48,7 +48,7 @@ const KeyBinding KEYS[] = {
     /* global */
     {'q', ACT_QUIT, SCR_ALL, "q", "quit (asks first if the plan is not saved)", NULL},
     {KEY_F(10), ACT_QUIT, SCR_ALL, "F10", NULL, "Quit"},
-    {CTRL('c'), ACT_QUIT, SCR_ALL, NULL, NULL, NULL},
+    {CTRL('c'), ACT_QUIT_NOW, SCR_ALL, "Ctrl-C", "quit at once, without asking", NULL},
     {'?', ACT_HELP, SCR_ALL, "?", "this help", NULL},
     {KEY_F(1), ACT_HELP, SCR_ALL, "F1", NULL, "Help"},
     {'\t', ACT_NEXT_SCREEN, SCR_ALL, "Tab", "next screen (Shift-Tab: previous)", NULL},
