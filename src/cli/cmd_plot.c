@@ -14,9 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "base/datadir.h"
 #include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
@@ -28,7 +26,6 @@
 #include "plot/tensor_plot.h"
 #include "quant/inspect.h"
 
-#define PLOT_EVAL_TEXT "assets/eval.txt"
 /* Tokens scored per run for sensitivity and frontier: enough for stable KL
  * rankings on a small model, a few seconds a run. */
 enum { PLOT_DEFAULT_TOKENS = 2048 };
@@ -44,7 +41,8 @@ static const CliOption OPTIONS[] = {
     {"tensor", 0, "NAME", "hist, error: the tensor (default: output.weight, or token_embd.weight when tied)"},
     {"block", 0, "N", "hist: the block whose levels are drawn (default 0, the first of the first row)"},
     {"log", 0, NULL, "counts (hist, error) or bars (sensitivity) on a logarithmic axis"},
-    {"max-tokens", 0, "N", "sensitivity, frontier: tokens of assets/eval.txt scored per run (default 2048; 0 = all)"},
+    CLI_OPT_TEXT,
+    {"max-tokens", 0, "N", "sensitivity, frontier: tokens of the text scored per run (default 2048; 0 = all)"},
     CLI_OPT_THREADS,
     CLI_OPT_HELP,
     {0},
@@ -52,19 +50,6 @@ static const CliOption OPTIONS[] = {
 
 typedef enum PlotKind { KIND_HIST, KIND_ERROR, KIND_SENSITIVITY, KIND_FRONTIER, KIND_COUNT } PlotKind;
 static const char *const KIND_NAMES[KIND_COUNT] = {"hist", "error", "sensitivity", "frontier"};
-
-/* ------------------------------------------------------------ progress */
-
-static void print_progress(void *ctx, double done, const char *stage) {
-    const char *what = ctx;
-    fprintf(stderr, "\rquantlab plot %s: %3.0f%% %-40.40s", what, 100.0 * done, stage ? stage : "");
-    fflush(stderr);
-}
-
-static void clear_progress(void) {
-    fprintf(stderr, "\r%72s\r", "");
-    fflush(stderr);
-}
 
 /* ------------------------------------------------------- tensor charts */
 
@@ -140,36 +125,16 @@ static Status plot_tensor(const CliArgs *a, PlotKind kind, const Model *m, const
 
 /* ---------------------------------------------------- measured charts */
 
-static Status load_eval_set(const Model *m, long max_tokens, EvalSet *set, char *name, size_t name_size, Error *err) {
-    char path[4096];
-    if (!datadir_find(PLOT_EVAL_TEXT, path, sizeof path)) {
-        char where[1024];
-        datadir_describe(where, sizeof where);
-        return error_set(err, ST_IO, "the bundled text %s is missing (looked in: %s)", PLOT_EVAL_TEXT, where);
-    }
-    snprintf(name, name_size, "%s", file_basename(path));
-    char *text = NULL;
-    size_t len = 0;
-    Status st = file_read_all(path, (size_t)64 << 20, &text, &len, err);
-    if (st == ST_OK) st = evalset_from_text(set, m, text, len, name, EVAL_LLAMA2C, 0, max_tokens, err);
-    free(text);
-    return st;
-}
-
-static Status write_canvas(Canvas *c, const char *out, Error *err) {
-    return plot_write_png(c, out, err);
-}
-
 /* Bars of mean KL, one per tensor, most sensitive first. */
 static Status plot_sensitivity(const CliArgs *a, const Model *m, Format target, const EvalSet *set,
-                               const char *text_name, const char *out, Pool *pool, bool show, Error *err) {
+                               const char *text_name, const char *out, Pool *pool, Error *err) {
     QuantCache *cache = qcache_new(m, pool);
     if (!cache) return error_set(err, ST_NOMEM, "out of memory");
-    Progress progress = {show ? print_progress : NULL, (void *)"sensitivity", NULL};
+    Progress progress = cli_progress("plot sensitivity");
     SensitivityItem *items = NULL;
     int n = 0;
     Status st = eval_sensitivity(m, cache, target, SENS_TENSOR, set, pool, &progress, &items, &n, err);
-    if (show) clear_progress();
+    cli_progress_end(&progress);
     BarItem *bars = NULL;
     char (*names)[64] = NULL;
     Canvas c = {0};
@@ -198,7 +163,7 @@ static Status plot_sensitivity(const CliArgs *a, const Model *m, Format target, 
         };
         st = canvas_init(&c, CHART_DEFAULT_W, CHART_DEFAULT_H, chart_colour(CHART_BACKGROUND), err);
         if (st == ST_OK) st = chart_bars(&c, &spec, NULL, err);
-        if (st == ST_OK) st = write_canvas(&c, out, err);
+        if (st == ST_OK) st = plot_write_png(&c, out, err);
         if (st == ST_OK)
             printf("wrote %s: %d tensors, most sensitive %s (mean KL %.4g)\n", out, n, items[0].name, items[0].kl_mean);
     }
@@ -224,7 +189,9 @@ static void frontier_report(void *ctx, double done, const char *stage) {
 
 /* Bits per weight against mean KL for the presets and the given plan. */
 static Status plot_frontier(const Model *m, const Plan *given, const char *given_desc, const EvalSet *set,
-                            const char *text_name, const char *out, Pool *pool, bool show, Error *err) {
+                            const char *text_name, const char *out, Pool *pool, Error *err) {
+    /* one line for the whole run: each plan's share of it, named by the plan */
+    Progress line = cli_progress("plot frontier");
     static const PlanPreset PRESETS[] = {PRESET_FP32, PRESET_FP16, PRESET_INT8, PRESET_INT4, PRESET_INT4_KEEP_EDGES,
                                          PRESET_Q4_K_M_LIKE};
     enum { N_PRESETS = sizeof PRESETS / sizeof PRESETS[0] };
@@ -255,7 +222,7 @@ static Status plot_frontier(const Model *m, const Plan *given, const char *given
             QualityResult r;
             fp.label = labels[n];
             fp.index = k;
-            Progress progress = {show ? frontier_report : NULL, &fp, NULL};
+            Progress progress = {line.report ? frontier_report : NULL, &fp, NULL};
             st = weights_init_plan(&w, m, &p, cache, err);
             if (st == ST_OK) st = eval_quality(&base, &w, set, pool, &progress, &r, err);
             if (st == ST_OK) kl = r.kl_mean;
@@ -268,7 +235,7 @@ static Status plot_frontier(const Model *m, const Plan *given, const char *given
         }
         plan_free(&p);
     }
-    if (show) clear_progress();
+    cli_progress_end(&line);
     Canvas c = {0};
     if (st == ST_OK) {
         bool log_y = true; /* KL spans orders of magnitude; FP32's 0 sits on the axis */
@@ -293,7 +260,7 @@ static Status plot_frontier(const Model *m, const Plan *given, const char *given
         };
         st = canvas_init(&c, CHART_DEFAULT_W, CHART_DEFAULT_H, chart_colour(CHART_BACKGROUND), err);
         if (st == ST_OK) st = chart_scatter(&c, &spec, NULL, err);
-        if (st == ST_OK) st = write_canvas(&c, out, err);
+        if (st == ST_OK) st = plot_write_png(&c, out, err);
         if (st == ST_OK) {
             printf("wrote %s:\n", out);
             for (int k = 0; k < n; k++)
@@ -321,10 +288,10 @@ Status cmd_plot(int argc, char **argv, Error *err) {
                        "               and the values they are rounded to; format from the plan (default q4_0)\n"
                        "  error        the rounding-error histogram of --tensor, with RMSE, SQNR, max |error|\n"
                        "  sensitivity  one bar per tensor: mean KL from FP32 with only that tensor in --type\n"
-                       "               (default q4_0), measured on assets/eval.txt\n"
+                       "               (default q4_0), measured on assets/eval.txt (or --text)\n"
                        "  frontier     bits per weight against mean KL for the presets fp32 fp16 int8 int4\n"
                        "               int4-keep-edges q4_k_m-like and your plan (highlighted), with the\n"
-                       "               Pareto frontier; measured on assets/eval.txt\n"
+                       "               Pareto frontier; measured on assets/eval.txt (or --text)\n"
                        "A progress line appears on stderr only when stderr is a terminal.",
                        OPTIONS);
         return ST_OK;
@@ -348,8 +315,9 @@ Status cmd_plot(int argc, char **argv, Error *err) {
         return error_set(err, ST_USAGE, "plot sensitivity: takes --type (the format each tensor is tried in), not a plan");
     if (kind != KIND_HIST && cli_has(&a, "block"))
         return error_set(err, ST_USAGE, "plot %s: --block is for hist", KIND_NAMES[kind]);
-    if ((kind == KIND_HIST || kind == KIND_ERROR) && cli_has(&a, "max-tokens"))
-        return error_set(err, ST_USAGE, "plot %s: --max-tokens is for sensitivity and frontier", KIND_NAMES[kind]);
+    if ((kind == KIND_HIST || kind == KIND_ERROR) && (cli_has(&a, "max-tokens") || cli_has(&a, "text")))
+        return error_set(err, ST_USAGE, "plot %s: --text and --max-tokens are for sensitivity and frontier",
+                         KIND_NAMES[kind]);
     long max_tokens;
     if ((st = cli_int(&a, "max-tokens", 0, INT32_MAX, PLOT_DEFAULT_TOKENS, &max_tokens, err)) != ST_OK) return st;
     if (max_tokens == 1) return error_set(err, ST_USAGE, "plot: --max-tokens must be 0 (all) or at least 2");
@@ -364,11 +332,14 @@ Status cmd_plot(int argc, char **argv, Error *err) {
     Plan p = {0};
     EvalSet set = {0};
     bool given = false;
-    char desc[128], text_name[256];
+    char desc[128], text_path[4096];
     if ((st = cli_make_pool(&a, &pool, &n_threads, err)) || (st = cli_open_model(&a, false, &m, err)) ||
         (st = cli_plan(&a, m, &p, &given, desc, sizeof desc, err)))
         goto done;
-    bool show = isatty(STDERR_FILENO) != 0;
+    if ((kind == KIND_SENSITIVITY || kind == KIND_FRONTIER) &&
+        ((st = cli_text_path(&a, text_path, sizeof text_path, err)) ||
+         (st = cli_eval_set(&a, m, max_tokens, &set, err))))
+        goto done;
     switch (kind) {
     case KIND_HIST:
     case KIND_ERROR:
@@ -388,13 +359,11 @@ Status cmd_plot(int argc, char **argv, Error *err) {
                     break;
                 }
         }
-        if ((st = load_eval_set(m, max_tokens, &set, text_name, sizeof text_name, err))) goto done;
-        st = plot_sensitivity(&a, m, target, &set, text_name, out, pool, show, err);
+        st = plot_sensitivity(&a, m, target, &set, file_basename(text_path), out, pool, err);
         break;
     }
     case KIND_FRONTIER:
-        if ((st = load_eval_set(m, max_tokens, &set, text_name, sizeof text_name, err))) goto done;
-        st = plot_frontier(m, given ? &p : NULL, desc, &set, text_name, out, pool, show, err);
+        st = plot_frontier(m, given ? &p : NULL, desc, &set, file_basename(text_path), out, pool, err);
         break;
     default: break;
     }
