@@ -24,6 +24,7 @@ const Command COMMANDS[] = {
     {"sensitivity", cmd_sensitivity, "which tensors a format hurts most, ranked (KL against FP32)"},
     {"eval", cmd_eval, "perplexity and KL divergence of a plan against FP32 on a text"},
     {"lessons", cmd_lessons, "list the lessons and your progress; check lesson files"},
+    {"plot", cmd_plot, "pictures (PNG): weights and grid, rounding error, sensitivity, frontier"},
     {NULL, NULL, NULL},
 };
 

@@ -26,5 +26,6 @@ Status cmd_plan(int argc, char **argv, Error *err);
 Status cmd_sensitivity(int argc, char **argv, Error *err);
 Status cmd_eval(int argc, char **argv, Error *err);
 Status cmd_lessons(int argc, char **argv, Error *err);
+Status cmd_plot(int argc, char **argv, Error *err);
 
 #endif
