@@ -222,7 +222,7 @@ static void test_tui_lessons_build_track(void **state) {
     /* on the Layers screen: down to blk.0 ffn_down, the format menu keeps its
      * teaching format's place, and INT4 / block of 32 / symmetric are the defaults */
     enter(t, "plan total");
-    assert_screen_text(t, "Lesson, step 8 of 11", WAIT);
+    assert_screen_text(t, "Lesson, step 8 of 12", WAIT);
     for (int i = 0; i < 10; i++) term_send_key(t, TERM_KEY_DOWN);
     assert_screen_text(t, "rows of 172 values", WAIT); /* what Layers says under ffn_down */
     key(t, "f", "Format for blk.0.ffn_down.weight");
@@ -230,6 +230,11 @@ static void test_tui_lessons_build_track(void **state) {
     enter(t, "How many scales");
     enter(t, "Range");
     enter(t, "Done! RMSE");
+    key(t, "6", "Enter next");
+    enter(t, "See the grid");
+    /* Enter goes to the Histogram screen, of the tensor selected on Layers: done */
+    enter(t, "Done! Every block has its own grid.");
+    assert_screen_text(t, "blk.0.ffn_down.weight", WAIT);
     key(t, "6", "Enter next");
     enter(t, "The price of a scale");
     answer(t, "0,5", "Right!");
@@ -244,7 +249,7 @@ static void test_tui_lessons_build_track(void **state) {
     assert_screen_text(t, "Steps skipped: 1", WAIT);
     quit_discarding_plan(t);
     char *p = progress_text();
-    assert_non_null(strstr(p, "\"build-1-rounding-and-scales\": {\"step\": 0, \"marks\": \"drdrdrsdrdw\", \"done\": true}"));
+    assert_non_null(strstr(p, "\"build-1-rounding-and-scales\": {\"step\": 0, \"marks\": \"drdrdrsddrdw\", \"done\": true}"));
     free(p);
 }
 
