@@ -61,7 +61,7 @@ static Status list(Error *err) {
         printf("  %-28s %-6s %2d min  %-12s %s\n", l->id, l->ages, l->minutes, state[lesson_progress_state(&prog, l->id)],
                l->title);
     }
-    printf("\nOpen one with: quantlab --screen lessons   (or quantlab --present ID on a projector)\n");
+    printf("\nOpen one with: quantlab --lesson ID   (on a projector: quantlab --present ID)\n");
     lesson_progress_free(&prog);
     lesson_set_free(&set);
     if (st == ST_FORMAT) {

@@ -12,7 +12,6 @@
  * simple layout, the live size bars under it, and Space / Backspace to move;
  * progress is not recorded (a class demo is not a learner's own run).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

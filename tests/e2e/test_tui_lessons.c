@@ -312,6 +312,28 @@ static void test_tui_lessons_present_mode(void **state) {
     assert_int_not_equal(access(progress_path(), F_OK), 0); /* nothing recorded */
 }
 
+/* LANG=C and NO_COLOR: the lesson screens and the panel in plain ASCII, no colour. */
+static void test_tui_lessons_ascii_and_no_color(void **state) {
+    (void)state;
+    const char *env[] = {state_env, "ESCDELAY=25", "LANG=C", "LC_ALL=C", "NO_COLOR=1", NULL};
+    term = term_spawn_quantlab((const char *[]){"--lesson", "picture-1", NULL}, env, 80, 24);
+    assert_non_null(term);
+    Term *t = term;
+    assert_screen_text(t, "A picture made of marks", WAIT);
+    enter(t, "A small copy");
+    enter(t, "Is it still a face?");
+    key(t, "a", "Your prediction was right!");
+    assert_screen_text(t, "= a) Still a happy face", WAIT); /* the right one, marked in ASCII */
+    enter(t, "A story-teller made of numbers");
+    enter(t, "Make a small copy");
+    key(t, "2", "Lesson, step 5 of 7"); /* the panel under Layers, boxed in ASCII */
+    assert_true(term_wait_idle(t, 150, WAIT));
+    assert_false(term_screen_has_color(t));
+    assert_false(term_output_has_non_ascii(t));
+    term_send_str(t, "q");
+    assert_exit_status(t, 0, WAIT);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tui_lessons_picture_track_with_wrong_answer_and_skip, fresh_state, close_term),
@@ -319,6 +341,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tui_lessons_build_track, fresh_state, close_term),
         cmocka_unit_test_setup_teardown(test_tui_lessons_damaged_progress_set_aside, fresh_state, close_term),
         cmocka_unit_test_setup_teardown(test_tui_lessons_present_mode, fresh_state, close_term),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_ascii_and_no_color, fresh_state, close_term),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
