@@ -27,7 +27,8 @@ Status weights_init_f32(Weights *w, const Model *m, Error *err) {
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
         if (!t->f32) continue;
-        w->mats[i] = (MatView){GGML_TYPE_F32, t->rows, t->cols, (size_t)t->cols * sizeof(float), t->f32};
+        w->mats[i] = (MatView){.type = GGML_TYPE_F32, .rows = t->rows, .cols = t->cols,
+                               .row_bytes = (size_t)t->cols * sizeof(float), .data = t->f32};
     }
     return ST_OK;
 }

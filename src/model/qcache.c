@@ -94,6 +94,7 @@ size_t qcache_memory(const QuantCache *c) {
 
 /* F32, or the file's own storage type on rows it fits: no copy needed. */
 static bool build_borrowed(const ModelTensor *t, Format f, QTensor *q) {
+    if (format_has_modifiers(f)) return false; /* pruned, split or GPTQ: always made here */
     bool f32 = f.kind == FORMAT_GGML && f.type == GGML_TYPE_F32;
     bool stored = f.kind == FORMAT_GGML && f.type == t->file_type && format_fits_gguf(f, t->cols) &&
                   type_traits(f.type) && type_traits(f.type)->to_float;

@@ -120,8 +120,8 @@ Status session_switch_model(Session *s, const char *path, const char *tokenizer_
 uint64_t session_plan_hash(const Plan *p) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the format keys */
     for (int i = 0; i < p->n_tensors; i++) {
-        uint32_t k = format_key(p->fmt[i]);
-        for (int b = 0; b < 4; b++) {
+        uint64_t k = format_key(p->fmt[i]);
+        for (int b = 0; b < 8; b++) {
             h ^= (k >> (8 * b)) & 0xff;
             h *= 1099511628211ull;
         }

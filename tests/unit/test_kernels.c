@@ -847,7 +847,7 @@ static MatView make_matrix(uint32_t t, int64_t rows, int64_t cols, Rng *r, void 
     }
     free(w);
     *data_out = data;
-    return (MatView){t, rows, cols, rb, data};
+    return (MatView){.type = t, .rows = rows, .cols = cols, .row_bytes = rb, .data = data};
 }
 
 /* Threads split rows, never a row, so the threaded product is the same floats. */
