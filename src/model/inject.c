@@ -1,6 +1,7 @@
 /* inject.c — see inject.h. */
 #include "model/inject.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,9 +18,10 @@ Status model_inject_outlier(Model *m, QuantCache *c, WeightEdits *log, int tenso
         return error_set(err, ST_USAGE, "%s has rows 0..%lld and columns 0..%lld, not (%lld, %lld)", t->name,
                          (long long)t->rows - 1, (long long)t->cols - 1, (long long)row, (long long)col);
     const int64_t i = row * t->cols + col;
-    const float value = (float)((double)t->f32[i] * factor);
-    if (!isfinite(factor) || !isfinite(value))
+    const double product = (double)t->f32[i] * factor;
+    if (!isfinite(product) || fabs(product) > FLT_MAX) /* checked before the conversion, which would be undefined */
         return error_set(err, ST_USAGE, "%s: %g times %g is not a finite float", t->name, (double)t->f32[i], factor);
+    const float value = (float)product;
     if (log->n == log->cap) {
         int cap = log->cap ? log->cap * 2 : 8;
         WeightEdit *items = realloc(log->items, (size_t)cap * sizeof *items);
