@@ -2,10 +2,13 @@
  *
  *   - `quantlab eval --type q4_0+gptq` (calibrated on calib.txt, measured on
  *     eval.txt) has a lower mean KL against FP32 than `--type q4_0`. Only the
- *     direction and a margin are asserted: on the first 1,500 tokens of eval.txt
+ *     direction and a margin are asserted: on the first 600 tokens of eval.txt
  *     with 1,000 calibration tokens (kept small for the sanitizer build) this
- *     binary measured 0.1009 nats for GPTQ against 0.1362 for round-to-nearest
- *     (a ratio of 0.74; 0.65 on the whole text); the test asks for below 0.85.
+ *     binary measured 0.0899 nats for GPTQ against 0.1379 for round-to-nearest
+ *     (a ratio of 0.65, as on the whole text with the whole calib.txt; 0.70 on
+ *     the first 1,000 tokens); the test asks for below 0.85. (Fewer calibration
+ *     tokens than 1,000 give much less: 0.90 with 500, the 172-wide ffn_down
+ *     inputs needing several times their width in samples.)
  *   - The GGUF written with --type q4_0+gptq holds plain Q4_0 tensors (type 2 in
  *     the GGUF reader; ffn_down F16, its rows not being whole blocks) and, run as
  *     stored, writes the same greedy story as the same plan in memory — a story
@@ -82,8 +85,8 @@ static double field(const char *out, const char *label) {
 
 static void test_beyond_cli_gptq_lowers_kl(void **state) {
     (void)state;
-    ProcResult rtn = run("eval", "--type", "q4_0", "--max-tokens", "1500", "--threads", "2", NULL);
-    ProcResult gq = run("eval", "--type", "q4_0+gptq", "--max-tokens", "1500", "--calib-tokens", "1000", "--threads",
+    ProcResult rtn = run("eval", "--type", "q4_0", "--max-tokens", "600", "--threads", "2", NULL);
+    ProcResult gq = run("eval", "--type", "q4_0+gptq", "--max-tokens", "600", "--calib-tokens", "1000", "--threads",
                         "2", NULL);
     expect_ok(&rtn);
     expect_ok(&gq);
@@ -110,7 +113,7 @@ static void write_file(const char *path, const char *text) {
 static void test_beyond_cli_gptq_gguf_round_trip(void **state) {
     (void)state;
     const char *out = tmp("gptq.gguf");
-    ProcResult r = run("quantize", "--type", "q4_0+gptq", "--calib-tokens", "1000", "-o", out, NULL);
+    ProcResult r = run("quantize", "--type", "q4_0+gptq", "--calib-tokens", "300", "-o", out, NULL);
     expect_ok(&r);
     assert_non_null(strstr(r.out, "calibration: calib.txt"));
     assert_non_null(strstr(r.out, "blk.4.ffn_down.weight: written as f16 (rows of its length are not whole blocks"));
@@ -137,7 +140,7 @@ static void test_beyond_cli_gptq_gguf_round_trip(void **state) {
     const char *plan = tmp("gptq.plan");
     write_file(plan, "default=q4_0+gptq\nffn_down=f16\n");
     ProcResult file = run("generate", "-m", out, "--preset", "as-stored", "-n", "120", NULL);
-    ProcResult mem = run("generate", "--plan", plan, "--calib-tokens", "1000", "-n", "120", NULL);
+    ProcResult mem = run("generate", "--plan", plan, "--calib-tokens", "300", "-n", "120", NULL);
     ProcResult plain = run("generate", "--type", "q4_0", "-n", "120", NULL);
     expect_ok(&file);
     expect_ok(&mem);

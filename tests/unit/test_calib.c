@@ -39,9 +39,9 @@ static int setup(void **state) {
     size_t len;
     char *text = proc_read_file(proc_data_path("tests/data/tinystories_sample_small.txt"), &len);
     if (!text) return -1;
-    /* 15 sequences of 32 tokens (llama-perplexity's chunks; calibration runs every
+    /* 9 sequences of 24 tokens (llama-perplexity's chunks; calibration runs every
      * position): two chunks of 8 sequences, so partial sums are merged */
-    Status st = evalset_from_text(&set, model, text, len, "small", EVAL_WINDOWED, 32, 480, &err);
+    Status st = evalset_from_text(&set, model, text, len, "small", EVAL_WINDOWED, 24, 216, &err);
     free(text);
     if (st != ST_OK) fprintf(stderr, "%s\n", err.msg);
     return st == ST_OK ? 0 : -1;
