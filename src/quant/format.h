@@ -89,7 +89,7 @@ enum { FORMAT_OUTLIER_MAX_BP = 1000 };
 /* Bytes one outlier takes in the side list: a 4-byte flat index and an FP16 value. */
 enum { FORMAT_OUTLIER_BYTES = 6 };
 /* A buffer this long holds every format_name() and format_label(). */
-enum { FORMAT_NAME_MAX = 64 };
+enum { FORMAT_NAME_MAX = 96 };
 
 typedef struct Format {
     uint8_t kind;        /* FormatKind */
