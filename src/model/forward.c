@@ -8,6 +8,8 @@
  *             xb = rmsnorm(x) * w_ffn_norm
  *             x += Wdown (silu(Wgate xb) * (Wup xb))
  * then logits = Woutput (rmsnorm(x) * w_output_norm).
+ * Every product goes through product(), which first shows the input to the
+ * RunState's observer when one is set (calibration, calib.c).
  */
 #include "model/forward.h"
 
