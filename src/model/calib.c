@@ -299,6 +299,7 @@ typedef struct WaveJob {
     RunState *rs;      /* (n_threads) */
     int first_chunk;   /* of this wave */
     int n_chunks;
+    const Progress *progress; /* polled between sequences, so a cancel is quick */
 } WaveJob;
 
 /* Runs chunk first_chunk + task into acc[task]. */
@@ -315,6 +316,7 @@ static void run_chunk(void *ctx, int task, int n_tasks) {
     const int q0 = chunk * CALIB_CHUNK_SEQS;
     const int q1 = q0 + CALIB_CHUNK_SEQS < j->set->n_seqs ? q0 + CALIB_CHUNK_SEQS : j->set->n_seqs;
     for (int q = q0; q < q1; q++) {
+        if (progress_cancelled(j->progress)) return; /* the wave's caller sees it too */
         const int *tok = j->set->tokens + j->set->seq_start[q];
         const int n = j->set->seq_start[q + 1] - j->set->seq_start[q];
         for (int pos = 0; pos < n; pos++) model_forward(j->w, rs, tok[pos], pos);
@@ -348,7 +350,7 @@ Status calib_run(Calibration *c, const Model *m, const struct EvalSet *set, cons
     const bool side_by_side = n_threads > 1;
 
     Weights w = {0};
-    WaveJob job = {m, &w, set, NULL, NULL, 0, n_chunks};
+    WaveJob job = {m, &w, set, NULL, NULL, 0, n_chunks, progress};
     job.acc = calloc((size_t)n_threads, sizeof *job.acc);
     job.rs = calloc((size_t)n_threads, sizeof *job.rs);
     Status st = job.acc && job.rs ? ST_OK : error_set(err, ST_NOMEM, "out of memory for calibration");
@@ -365,6 +367,10 @@ Status calib_run(Calibration *c, const Model *m, const struct EvalSet *set, cons
         job.first_chunk = first;
         if (side_by_side) pool_run(pool, run_chunk, &job, n_threads);
         else run_chunk(&job, 0, 1);
+        if (progress_cancelled(progress)) {
+            st = error_set(err, ST_CANCELLED, "calibration cancelled");
+            break;
+        }
         for (int t = 0; t < n_threads && first + t < n_chunks; t++) accum_merge(c, &job.acc[t]);
         c->n_seqs = (first + n_threads) * CALIB_CHUNK_SEQS < set->n_seqs ? (first + n_threads) * CALIB_CHUNK_SEQS
                                                                           : set->n_seqs;
