@@ -116,7 +116,7 @@ Status cmd_eval(int argc, char **argv, Error *err) {
     Status st = cli_parse(&a, "eval", OPTIONS, argc, argv, err);
     if (st != ST_OK) return st;
     if (cli_has(&a, "help")) {
-        cli_print_help(stdout, "eval [-m FILE] [--plan P | --type T] [--text FILE] [--protocol llama2c|windowed] [--ctx N]",
+        cli_print_help(stdout, "eval [-m FILE] [--plan P | --type T] [--text FILE] [--protocol llama2c|windowed] [--ctx N] [--calib FILE]",
                        "Measures how well the model predicts a text, in FP32 and under a plan:\n"
                        "perplexity, and how far the plan's next-token probabilities are from FP32's\n"
                        "(KL divergence, top-1 agreement, RMS delta-p), as llama.cpp's llama-perplexity\n"

@@ -44,7 +44,7 @@ Status cmd_generate(int argc, char **argv, Error *err) {
     Status st = cli_parse(&a, "generate", OPTIONS, argc, argv, err);
     if (st != ST_OK) return st;
     if (cli_has(&a, "help")) {
-        cli_print_help(stdout, "generate [-m FILE] [-p TEXT] [-n N] [--temp T] [--top-p P] [--seed S]",
+        cli_print_help(stdout, "generate [-m FILE] [-p TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--plan P | --type T | --preset NAME]",
                        "Generates text with the model, printing each token as it comes, the way\n"
                        "llama2.c's `run` does: `quantlab generate --temp 0 -n 200` prints what\n"
                        "`run stories260K.bin -z tok512.bin -t 0 -n 200` prints.\n\n"

@@ -206,7 +206,7 @@ Status cmd_stats(int argc, char **argv, Error *err) {
     Status st = cli_parse(&a, "stats", OPTIONS, argc, argv, err);
     if (st != ST_OK) return st;
     if (cli_has(&a, "help")) {
-        cli_print_help(stdout, "stats [-m FILE] [--plan FILE | --type T | --preset NAME] [--hist NAME]",
+        cli_print_help(stdout, "stats [-m FILE] [--plan FILE | --type T | --preset NAME] [--hist NAME] [--outliers [--tensor NAME]] [--activations [--text FILE]]",
                        "For every tensor: its format, bytes and bits per weight, and what rounding did to\n"
                        "it: RMSE, relative RMSE, SQNR (signal to quantization noise, in dB), the largest\n"
                        "error, the share of weights rounded to zero and how many distinct values remain.\n"
