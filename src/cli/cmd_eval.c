@@ -13,8 +13,6 @@
 #include "cli/common.h"
 #include "model/eval.h"
 
-/* The bundled evaluation text, relative to the data directory. */
-#define EVAL_DEFAULT_TEXT "assets/eval.txt"
 /* Texts longer than this are refused (a whole book is about 1 MB). */
 #define EVAL_MAX_TEXT_BYTES ((size_t)256 << 20)
 
@@ -24,7 +22,7 @@ static const CliOption OPTIONS[] = {
     CLI_OPT_PLAN,
     CLI_OPT_TYPE,
     CLI_OPT_PRESET,
-    {"text", 0, "FILE", "UTF-8 text to score (default: the bundled eval.txt, 100 TinyStories pieces)"},
+    CLI_OPT_TEXT,
     {"protocol", 0, "P", "llama2c (default): every blank-line piece is its own sequence; "
                          "windowed: llama-perplexity's chunks, second halves scored"},
     {"ctx", 'c', "N", "windowed: tokens per chunk (default: the model's context, at most 512)"},
@@ -35,19 +33,6 @@ static const CliOption OPTIONS[] = {
     CLI_OPT_HELP,
     {0},
 };
-
-/* ------------------------------------------------------------ progress */
-
-static void print_progress(void *ctx, double done, const char *stage) {
-    (void)ctx;
-    fprintf(stderr, "\rquantlab eval: %3.0f%% (%s)", 100.0 * done, stage);
-    fflush(stderr);
-}
-
-static void clear_progress(void) {
-    fprintf(stderr, "\r%60s\r", "");
-    fflush(stderr);
-}
 
 /* ------------------------------------------------------------ the plan */
 
@@ -146,14 +131,7 @@ Status cmd_eval(int argc, char **argv, Error *err) {
 
     char text_path[4096];
     const char *text_arg = cli_str(&a, "text", NULL);
-    if (text_arg) {
-        snprintf(text_path, sizeof text_path, "%s", text_arg);
-    } else if (!datadir_find(EVAL_DEFAULT_TEXT, text_path, sizeof text_path)) {
-        char where[1024];
-        datadir_describe(where, sizeof where);
-        return error_set(err, ST_IO, "the bundled text %s is missing (looked in: %s); give one with --text FILE",
-                         EVAL_DEFAULT_TEXT, where);
-    }
+    if ((st = cli_text_path(&a, text_path, sizeof text_path, err))) return st;
     const char *text_name = text_arg ? text_arg : file_basename(text_path);
 
     Model *m = NULL;
@@ -196,11 +174,10 @@ Status cmd_eval(int argc, char **argv, Error *err) {
             (st = weights_init_plan(&planned, m, &plan, cache, err)))
             goto done;
     }
-    bool show = isatty(STDERR_FILENO) != 0;
-    Progress progress = {show ? print_progress : NULL, NULL, NULL};
+    Progress progress = cli_progress("eval");
     QualityResult r;
     st = eval_quality(&base, has_plan ? &planned : NULL, &set, pool, &progress, &r, err);
-    if (show) clear_progress();
+    cli_progress_end(&progress);
     if (st == ST_OK) print_results(m, text_name, &set, plan_label, calib_note, has_plan, &r, n_threads);
 done:
     weights_free(&planned);

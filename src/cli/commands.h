@@ -23,6 +23,8 @@ Status cmd_convert(int argc, char **argv, Error *err);
 Status cmd_quantize(int argc, char **argv, Error *err);
 Status cmd_stats(int argc, char **argv, Error *err);
 Status cmd_plan(int argc, char **argv, Error *err);
+Status cmd_sensitivity(int argc, char **argv, Error *err);
 Status cmd_eval(int argc, char **argv, Error *err);
+Status cmd_plot(int argc, char **argv, Error *err);
 
 #endif

@@ -12,6 +12,14 @@
 #include "model/calib.h"
 #include "model/eval.h"
 
+/* A file of the data directory, or an error saying where it was looked for. */
+static Status find_bundled(const char *relative, const char *hint, char *out, size_t size, Error *err) {
+    if (datadir_find(relative, out, size)) return ST_OK;
+    char where[1024];
+    datadir_describe(where, sizeof where);
+    return error_set(err, ST_IO, "the bundled %s is missing (looked in: %s); %s", relative, where, hint);
+}
+
 Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t size, Error *err) {
     const char *p = cli_str(a, "model", NULL);
     if (!p && allow_positional && a->n_pos > 0) p = a->pos[0];
@@ -19,11 +27,7 @@ Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t
         snprintf(out, size, "%s", p);
         return ST_OK;
     }
-    if (datadir_find(CLI_BUNDLED_MODEL, out, size)) return ST_OK;
-    char where[1024];
-    datadir_describe(where, sizeof where);
-    return error_set(err, ST_IO, "the bundled model %s is missing (looked in: %s); give a model with -m FILE",
-                     CLI_BUNDLED_MODEL, where);
+    return find_bundled(CLI_BUNDLED_MODEL, "give a model with -m FILE", out, size, err);
 }
 
 Status cli_open_model(const CliArgs *a, bool allow_positional, Model **m, Error *err) {
@@ -104,12 +108,43 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
     return ST_OK;
 }
 
-/* ---------------------------------------------------------- calibration */
-
-static void print_calib_progress(void *ctx, double done, const char *stage) {
-    fprintf(stderr, "\rquantlab %s: %3.0f%% (%s)", (const char *)ctx, 100.0 * done, stage);
+static void print_progress(void *ctx, double done, const char *stage) {
+    fprintf(stderr, "\rquantlab %s: %3.0f%% %-48.48s", (const char *)ctx, 100.0 * done, stage ? stage : "");
     fflush(stderr);
 }
+
+Progress cli_progress(const char *cmd) {
+    bool show = isatty(STDERR_FILENO) != 0;
+    return (Progress){show ? print_progress : NULL, (void *)cmd, NULL};
+}
+
+void cli_progress_end(const Progress *p) {
+    if (!p->report) return;
+    fprintf(stderr, "\r%76s\r", "");
+    fflush(stderr);
+}
+
+Status cli_text_path(const CliArgs *a, char *out, size_t size, Error *err) {
+    const char *text = cli_str(a, "text", NULL);
+    if (text) {
+        snprintf(out, size, "%s", text);
+        return ST_OK;
+    }
+    return find_bundled(CLI_EVAL_TEXT, "give a text with --text FILE", out, size, err);
+}
+
+Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSet *set, Error *err) {
+    char path[4096];
+    char *text = NULL;
+    size_t len = 0;
+    Status st = cli_text_path(a, path, sizeof path, err);
+    if (st == ST_OK) st = file_read_all(path, (size_t)256 << 20, &text, &len, err);
+    if (st == ST_OK) st = evalset_from_text(set, m, text, len, path, EVAL_LLAMA2C, 0, max_tokens, err);
+    free(text);
+    return st;
+}
+
+/* ---------------------------------------------------------- calibration */
 
 Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache *c, Pool *pool, char *note,
                      size_t size, Error *err) {
@@ -129,28 +164,22 @@ Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache
     const char *arg = cli_str(a, "calib", NULL);
     if (arg) {
         snprintf(path, sizeof path, "%s", arg);
-    } else if (!datadir_find(CLI_CALIB_TEXT, path, sizeof path)) {
-        char where[1024];
-        datadir_describe(where, sizeof where);
+    } else if ((st = find_bundled(CLI_CALIB_TEXT, "give a calibration text with --calib FILE", path, sizeof path,
+                                  err)) != ST_OK) {
         free(want);
-        return error_set(err, ST_IO, "the bundled calibration text %s is missing (looked in: %s); give one with --calib FILE",
-                         CLI_CALIB_TEXT, where);
+        return st;
     }
     const char *name = arg ? arg : file_basename(path);
     char *text = NULL;
     size_t len = 0;
     EvalSet set = {0};
     Calibration cal = {0};
-    const bool show = isatty(STDERR_FILENO) != 0;
-    Progress progress = {show ? print_calib_progress : NULL, (void *)a->cmd, NULL};
+    Progress progress = cli_progress(a->cmd);
     CalibOptions opt = {want, CLI_CALIB_MAX_BYTES};
     if ((st = file_read_all(path, 256u << 20, &text, &len, err)) == ST_OK &&
         (st = evalset_from_text(&set, m, text, len, name, EVAL_LLAMA2C, 0, max_tokens, err)) == ST_OK)
         st = calib_run(&cal, m, &set, name, &opt, pool, &progress, err);
-    if (show) {
-        fprintf(stderr, "\r%60s\r", "");
-        fflush(stderr);
-    }
+    cli_progress_end(&progress);
     if (st == ST_OK) {
         char b1[32], b2[32];
         snprintf(note, size, "%s: %s pieces, %s tokens through the FP32 model, %.1f s", name,

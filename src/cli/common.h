@@ -7,8 +7,10 @@
 
 #include "base/error.h"
 #include "base/pool.h"
+#include "base/progress.h"
 #include "cli/args.h"
 #include "model/model.h"
+#include "model/eval.h"
 #include "model/plan.h"
 #include "model/qcache.h"
 
@@ -64,6 +66,25 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
  * needs none. A progress line goes to stderr when it is a terminal. */
 Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache *c, Pool *pool, char *note,
                      size_t size, Error *err);
+
+#define CLI_OPT_TEXT {"text", 0, "FILE", "UTF-8 text to measure on (default: the bundled assets/eval.txt, 100 TinyStories pieces)"}
+#define CLI_EVAL_TEXT "assets/eval.txt"
+
+/* The text --text names, or the bundled evaluation text. */
+Status cli_text_path(const CliArgs *a, char *out, size_t size, Error *err);
+
+/* Reads that text and builds a llama2.c-protocol token set of at most max_tokens. */
+Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSet *set, Error *err);
+
+/* A sensitivity scan on the text the options name (--text, --max-tokens; default
+ * 2048 tokens of the bundled text), used by `sensitivity` and `plan --budget`. */
+Status cli_run_sensitivity(const CliArgs *a, Model *m, Format target, SensitivityUnit unit, Pool *pool,
+                           SensitivityItem **items, int *n, Error *err);
+
+/* A progress reporter for long commands: a line on stderr that rewrites itself,
+ * only when stderr is a terminal (quiet when piped). cli_progress_end clears it. */
+Progress cli_progress(const char *cmd);
+void cli_progress_end(const Progress *p);
 
 /* Refuses to write over the input model or (without --force) an existing file. */
 Status cli_check_output(const char *out, const char *input, bool force, Error *err);

@@ -64,9 +64,16 @@ static void clip(char *out, size_t size, const char *text, int max_w) {
     out[o] = '\0';
 }
 
+/* The last column of the last line is never written: some terminals (and
+ * libvterm) scroll the whole screen when the bottom-right cell is filled with
+ * a repeat sequence, which would push the tab bar off the top. */
+static int right_edge(int y) {
+    return y == LINES - 1 ? COLS - 1 : COLS;
+}
+
 void draw_text(int y, int x, int max_w, ThemeRole role, const char *text) {
-    if (max_w <= 0 || y < 0 || y >= LINES || x >= COLS) return;
-    if (x + max_w > COLS) max_w = COLS - x;
+    if (max_w <= 0 || y < 0 || y >= LINES || x >= right_edge(y)) return;
+    if (x + max_w > right_edge(y)) max_w = right_edge(y) - x;
     char safe[1024], out[1024];
     draw_sanitize(safe, sizeof safe, text, strlen(text));
     clip(out, sizeof out, safe, max_w);
@@ -89,7 +96,7 @@ int draw_textf(int y, int x, int max_w, ThemeRole role, const char *fmt, ...) {
 void draw_fill(int y, int x, int w, ThemeRole role, char c) {
     if (y < 0 || y >= LINES) return;
     attrset(theme_attr(role));
-    for (int i = 0; i < w && x + i < COLS; i++) mvaddch(y, x + i, (chtype)(unsigned char)c);
+    for (int i = 0; i < w && x + i < right_edge(y); i++) mvaddch(y, x + i, (chtype)(unsigned char)c);
     attrset(A_NORMAL);
 }
 

@@ -243,6 +243,36 @@ static void test_cli_quantize_stats_plan(void **state) {
     expect_error(run("stats", "--hist", "no.such.tensor", NULL), 2, "no.such.tensor");
 }
 
+
+/* sensitivity ranks the tied classifier first at q4_0 (llama.cpp's reference
+ * README finds the output matrix the most sensitive tensor of this model);
+ * plan --budget makes a plan that fits and spends the budget. */
+static void test_cli_sensitivity_and_budget(void **state) {
+    (void)state;
+    ProcResult r = run("sensitivity", "--max-tokens", "300", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "   1  output.weight"));
+    assert_int_equal(proc_count_lines(r.out), 3 + 37); /* title, blank, header, 37 matrices */
+    proc_result_free(&r);
+    r = run("plan", "--budget", "200kB", "--max-tokens", "300", "-o", tmp("budget.plan"), NULL);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    r = run("stats", "--plan", tmp("budget.plan"), NULL);
+    assert_int_equal(r.status, 0);
+    const char *total = strstr(r.out, "total: 292,800 weights, ");
+    assert_non_null(total);
+    char digits[32] = {0};
+    int k = 0;
+    for (const char *c = total + strlen("total: 292,800 weights, "); *c && *c != ' ' && k < 31; c++)
+        if (*c != ',') digits[k++] = *c;
+    long bytes = atol(digits);
+    assert_true(bytes <= 200000);
+    assert_true(bytes > 170720); /* more than all-INT4: the budget was used */
+    proc_result_free(&r);
+    expect_error(run("plan", "--budget", "10kB", "--max-tokens", "100", NULL), 2, "below the smallest plan");
+    expect_error(run("plan", "--budget", "lots", NULL), 2, "--budget");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_version_and_help),
@@ -252,6 +282,7 @@ int main(void) {
         cmocka_unit_test(test_cli_info_lists_tensors_and_totals),
         cmocka_unit_test(test_cli_convert_never_overwrites),
         cmocka_unit_test(test_cli_quantize_stats_plan),
+        cmocka_unit_test(test_cli_sensitivity_and_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -131,6 +131,20 @@ static void test_eval_cli_plans_match_the_reference_files(void **state) {
         if (!(ppl > want[i] * 0.995 && ppl < want[i] * 1.005)) fail_msg("PPL plan %f, want %f", ppl, want[i]);
         proc_result_free(&r);
     }
+    /* llama.cpp's own Q8_0 and Q4_0 files, run as stored: llama-perplexity with an F32
+     * KV cache measured 6.8667 and 7.4794 (shared/reference ppl-noamx-small-c128-kvf32-*). */
+    const char *files[2] = {"tests/data/stories260K-q8_0.gguf", "tests/data/stories260K-q4_0.gguf"};
+    const double llamacpp[2] = {6.8667, 7.4794};
+    for (int i = 0; i < 2; i++) {
+        ProcResult r = run("eval", "-m", proc_data_path(files[i]), "--preset", "as-stored", "--protocol", "windowed",
+                           "--ctx", "128", "--text", proc_data_path("tests/data/tinystories_sample_small.txt"), NULL);
+        const char *need[] = {"PPL plan", NULL};
+        expect_ok(&r, need);
+        double ppl = atof(strstr(r.out, "PPL plan") + 8);
+        if (!(ppl > llamacpp[i] * 0.995 && ppl < llamacpp[i] * 1.005))
+            fail_msg("%s: PPL %f, llama.cpp %f", files[i], ppl, llamacpp[i]);
+        proc_result_free(&r);
+    }
 }
 
 int main(void) {
