@@ -119,6 +119,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 $(BUILD)/tests/test_plot: $(BUILD)/tests/unit/test_plot.o $(TESTLIB_OBJ) $(PLOT_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PNG_LIBS) $(QL_LIBS)
 
+# The TUI's text layouts (tui/layout.c) are tested without curses; they use
+# the plot code's Pareto frontier, hence the plot objects and libpng.
+$(BUILD)/tests/test_layout: $(BUILD)/tests/unit/test_layout.o $(TESTLIB_OBJ) $(BUILD)/src/tui/layout.o $(PLOT_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PNG_LIBS) $(QL_LIBS)
+
 $(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(VTERM_LIBS) $(PNG_LIBS) -lutil $(QL_LIBS)
 # End-to-end tests also link the pty harness, which TESTLIB_OBJ leaves out.
