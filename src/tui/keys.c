@@ -43,6 +43,7 @@ const KeyBinding KEYS[] = {
     {'\n', ACT_EVALUATE, SCR_QUALITY, "Enter", "measure quality", NULL},
     {'n', ACT_SCAN, SCR_QUALITY, "n", "sensitivity scan: each tensor alone at the scan format", NULL},
     {'t', ACT_SCAN_TARGET, SCR_QUALITY, "t", "format the scan uses (INT4, INT8, INT3...)", NULL},
+    {'b', ACT_SCAN_UNIT, SCR_QUALITY, "b", "scan per tensor or per block (blk.N)", NULL},
     {'m', ACT_SPEED, SCR_QUALITY | SCR_MODEL, "m", "measure tokens per second, FP32 and the plan", NULL},
     /* Lessons (the letters a-f answer a question) */
     {'\n', ACT_LESSON_NEXT, SCR_LESSONS, "Enter", "start or continue a lesson; next step; type a number answer", NULL},

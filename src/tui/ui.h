@@ -94,6 +94,8 @@ typedef struct CompareView {
     char requested_prompt[SESSION_PROMPT_MAX];
     bool requested_sampled;
     uint64_t requested_seed;
+    int scroll;               /* first story line shown */
+    bool init;
 } CompareView;
 
 /* The Lessons screen's state (scr_lessons.c): the lessons, the learner's
@@ -102,6 +104,8 @@ typedef struct LessonsUi LessonsUi;
 
 typedef struct QualityView {
     Format scan_target;
+    SensitivityUnit scan_unit;
+    bool init;
     int scroll;
     bool auto_eval;           /* measure automatically when the plan changes (small models) */
     uint64_t requested_hash;
