@@ -212,6 +212,8 @@ static void place_label(TextScatter *ts, const ScatterPoint *p, int i, bool curr
     }
     for (int k = 0; k < len; k++)
         set_cell(ts, row, start + k, text[k], current ? SCATTER_LABEL_CURRENT : SCATTER_LABEL);
+    for (int c = start - 1; c <= start + len; c += len + 1) /* a blank around it, not the line */
+        if (c >= 0 && c < ts->w && ts->kind[row * ts->w + c] == SCATTER_LINE) set_cell(ts, row, c, ' ', SCATTER_EMPTY);
     ts->labelled[i] = true;
 }
 

@@ -115,8 +115,8 @@ typedef struct TextScatter {
  * to label_max characters, non-ASCII shown as '?') are placed in the order
  * highlight, frontier, the rest: one blank right of the point, else one blank
  * left of it, never over a point or another label (a blank kept between
- * labels), over the frontier line when needed; a label with no room is left
- * out. Errors: ST_USAGE for a grid too small or n < 0, ST_NOMEM (*ts then
+ * labels), over the frontier line when needed (the line then leaves a blank
+ * on either side of the label); a label with no room is left out. Errors: ST_USAGE for a grid too small or n < 0, ST_NOMEM (*ts then
  * empty, safe to free). */
 Status layout_scatter(TextScatter *ts, const ScatterPoint *points, int n, int highlight, int w, int h,
                       int label_max, Error *err);
