@@ -22,8 +22,8 @@
 
 /* Small models are measured when the plan changes, as on the Model screen. */
 enum { AUTO_MEASURE_MAX_PARAMS = 5000000, SPEED_TOKENS = 128 };
-/* Labels in the text scatter, and bars in a PNG. */
-enum { SCATTER_LABEL_MAX = 8, PNG_MAX_BARS = 48, PNG_BAR_PX = 34 };
+/* Bars in a PNG, and their height in pixels. */
+enum { PNG_MAX_BARS = 48, PNG_BAR_PX = 34 };
 
 /* The formats a scan can use: the ones learners compare, then the teaching
  * formats that show why blocks and bits matter. */
@@ -151,7 +151,7 @@ static void draw_sensitivity(App *a, int y, int x, int w, int h) {
         if ((int)strlen(nm) > name_w) name_w = (int)strlen(nm);
     }
     if (name_w > w / 2) name_w = w / 2;
-    int value_w = 7, bar_w = w - name_w - value_w - 2;
+    int value_w = 8, bar_w = w - name_w - value_w - 2;
     double max = sn->items[0].kl_mean;
     for (int i = 1; i < sn->n; i++)
         if (sn->items[i].kl_mean > max) max = sn->items[i].kl_mean;
@@ -222,7 +222,8 @@ static void draw_frontier(App *a, int y, int x, int w, int h) {
     int cur = current_point(s);
     TextScatter ts;
     Error err;
-    if (layout_scatter(&ts, pts, s->n_frontier, cur, plot_w, plot_h, SCATTER_LABEL_MAX, &err) != ST_OK) {
+    int label_max = plot_w / 3 < 6 ? 6 : plot_w / 3 > 16 ? 16 : plot_w / 3;
+    if (layout_scatter(&ts, pts, s->n_frontier, cur, plot_w, plot_h, label_max, &err) != ST_OK) {
         draw_text(y + 1, x, w, ROLE_BAD, err.msg);
         return;
     }
@@ -315,7 +316,6 @@ static int quality_action(App *a, Action act, int ch) {
     (void)ch;
     quality_init(a);
     int page = LINES - 14 > 1 ? LINES - 14 : 1;
-    char label[64];
     switch (act) {
     case ACT_EVALUATE:
         s->quality.error[0] = '\0';
@@ -325,8 +325,6 @@ static int quality_action(App *a, Action act, int ch) {
     case ACT_SCAN:
         v->scroll = 0;
         session_request_sensitivity(s, v->scan_target, v->scan_unit);
-        app_set_status(a, false, "scanning: each %s alone at %s (Esc stops)", v->scan_unit == SENS_BLOCK ? "block" : "tensor",
-                       format_label(v->scan_target, label, sizeof label));
         return UI_REDRAW | UI_HANDLED;
     case ACT_SCAN_TARGET: open_scan_formats(a); return UI_REDRAW | UI_HANDLED;
     case ACT_SCAN_UNIT:
