@@ -36,7 +36,7 @@ const KeyBinding KEYS[] = {
     {'\n', ACT_EDIT_PROMPT, SCR_COMPARE, "Enter", "edit the prompt", NULL},
     {'n', ACT_NEXT_STARTER, SCR_COMPARE, "n", "next starter prompt", NULL},
     {'t', ACT_TOGGLE_SAMPLING, SCR_COMPARE, "t", "greedy or sampled (both columns share one seed)", NULL},
-    {'s', ACT_NEW_SEED, SCR_COMPARE, "s", "new seed (sampled mode)", NULL},
+    {'s', ACT_NEW_SEED, SCR_COMPARE, "s", "seed for sampling: a new one, or type yours (switches to sampled)", NULL},
     {'g', ACT_REGENERATE, SCR_COMPARE, "g", "write both stories again", NULL},
     /* Quality */
     {'e', ACT_EVALUATE, SCR_QUALITY | SCR_MODEL, "e", "measure quality of the plan against FP32", NULL},

@@ -8,6 +8,7 @@
  * screen only decides when to ask again (a new plan, prompt or setting) and
  * draws CompareState through tui/layout.c's word wrap.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,23 @@ static void prompt_chosen(App *a, int index, const char *text) {
     request(a);
 }
 
+static void seed_chosen(App *a, int index, const char *text) {
+    (void)index;
+    if (!text) return;
+    char *end;
+    errno = 0;
+    unsigned long long seed = strtoull(text, &end, 10);
+    while (*end == ' ') end++;
+    if (!*text || *text == '-' || *end || errno) {
+        app_set_status(a, true, "a seed is a whole number from 0 to 18446744073709551615");
+        return;
+    }
+    a->cmp.seed = seed;
+    if (!a->cmp.sampled) app_set_status(a, false, "a seed only matters when sampling: now sampled, seed %llu", seed);
+    a->cmp.sampled = true;
+    request(a);
+}
+
 static uint64_t next_seed(uint64_t seed) {
     /* splitmix64, cut to six digits so it reads (and can be typed) easily */
     uint64_t z = seed + 0x9E3779B97F4A7C15ull;
@@ -300,16 +318,12 @@ static int compare_action(App *a, Action act, int ch) {
             app_set_status(a, false, "greedy: both always take the likeliest token");
         request(a);
         return UI_REDRAW | UI_HANDLED;
-    case ACT_NEW_SEED:
-        v->seed = next_seed(v->seed);
-        if (!v->sampled) {
-            v->sampled = true;
-            app_set_status(a, false, "a seed only matters when sampling: now sampled, seed %llu", (unsigned long long)v->seed);
-        } else {
-            app_set_status(a, false, "seed %llu", (unsigned long long)v->seed);
-        }
-        request(a);
+    case ACT_NEW_SEED: {
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)next_seed(v->seed));
+        app_input(a, "Seed for sampling (both columns use it): a new one, or type yours", seed, seed_chosen, 0);
         return UI_REDRAW | UI_HANDLED;
+    }
     case ACT_REGENERATE: request(a); return UI_REDRAW | UI_HANDLED;
     case ACT_UP: v->scroll--; return UI_REDRAW | UI_HANDLED;
     case ACT_DOWN: v->scroll++; return UI_REDRAW | UI_HANDLED;
