@@ -77,17 +77,18 @@ static void compare_enter(App *a) {
 
 /* ------------------------------------------------------------- drawing */
 
-/* Tokens forced in both columns (BOS and the prompt), cached per prompt. */
+/* Tokens forced in both columns (BOS and the prompt), cached per prompt and
+ * vocabulary. */
 static int prompt_tokens(const Model *m, const char *prompt) {
-    static const Model *model;
+    static const TokenizerPiece *vocab;
     static char text[SESSION_PROMPT_MAX];
     static int n;
-    if (model == m && strcmp(text, prompt) == 0) return n;
+    if (vocab == m->tok.pieces && strcmp(text, prompt) == 0) return n;
     int *ids = NULL, count = 0;
     Error err;
     if (tokenizer_encode(&m->tok, prompt, strlen(prompt), true, false, &ids, &count, &err) != ST_OK) count = 1;
     free(ids);
-    model = m;
+    vocab = m->tok.pieces;
     snprintf(text, sizeof text, "%s", prompt);
     n = count;
     return n;
@@ -158,13 +159,12 @@ static void draw_prompt_row(App *a, Rect r) {
         draw_textf(r.y, r.x + r.w - 1 - right_w, right_w, ROLE_DIM, "%*s", right_w, mode);
 }
 
-static void draw_figures(App *a, const Geometry *g, int scroll_lines) {
+static void draw_figures(App *a, const Geometry *g) {
     Session *s = a->s;
     const CompareState *c = &s->compare;
     bool current = result_current(a);
     char b1[32], b2[32];
     int y = g->fig_y;
-    (void)scroll_lines;
     /* FP32 */
     draw_textf(y, g->left_x, g->col_w, ROLE_NORMAL, "size  %s, 32.00 bits/weight",
                ui_fmt_bytes(b1, sizeof b1, plan_bytes_f32(s->model)));
@@ -257,7 +257,7 @@ static void compare_draw(App *a, Rect r) {
     }
     layout_story_free(&left);
     layout_story_free(&right);
-    draw_figures(a, &g, lines);
+    draw_figures(a, &g);
     draw_legend(a, &g, r);
 }
 

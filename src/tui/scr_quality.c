@@ -49,12 +49,12 @@ static void quality_init(App *a) {
     v->init = true;
     v->scan_target = FORMAT_INT4;
     v->scan_unit = SENS_TENSOR;
-    v->auto_eval = a->s->model->n_params <= AUTO_MEASURE_MAX_PARAMS;
 }
 
 static void quality_enter(App *a) {
     Session *s = a->s;
     quality_init(a);
+    a->qual.auto_eval = s->model->n_params <= AUTO_MEASURE_MAX_PARAMS; /* the model may have changed */
     if (!a->qual.auto_eval) return;
     uint64_t h = session_plan_hash(&s->plan);
     if (!(s->quality.valid && s->quality.plan_hash == h) && a->qual.requested_hash != h && !s->quality.error[0]) {
@@ -281,7 +281,6 @@ static void quality_draw(App *a, Rect r) {
     draw_figures(a, r);
     int top = r.y + 5, h = r.h - 6;
     int half = r.w / 2;
-    draw_fill(r.y + 4, r.x + 1, r.w - 2, ROLE_DIM, ' ');
     draw_sensitivity(a, top, r.x + 1, half - 2, h);
     for (int y = top; y < top + h; y++) draw_text(y, r.x + half - 1, 1, ROLE_DIM, glyphs()->vline);
     draw_frontier(a, top, r.x + half + 1, r.w - half - 2, h);

@@ -296,7 +296,8 @@ static void test_tui_compare_lang_c_is_ascii(void **state) {
     assert_exit_status(t, 0, WAIT);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tui_compare_int4_marks_first_difference, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tui_compare_sampled_seed_matches_llama2c, setup, teardown),
