@@ -24,6 +24,8 @@ static const char *const STARTERS[] = {
 };
 enum { N_STARTERS = (int)(sizeof STARTERS / sizeof STARTERS[0]), DEFAULT_SEED = 42 };
 
+static const char KEYS_HINT[] = "e edit prompt  n next prompt  t greedy/sampled  s seed  g write again  Up/Down";
+
 /* Confidence bands of GenColumn.probs: the model's probability of the token it
  * wrote. */
 #define CONF_LOW 0.3
@@ -114,8 +116,8 @@ static void draw_story(const Story *st, const GenColumn *col, int n_prompt, int 
         int line = c->line - scroll;
         if (c->col < 0 || line < 0 || line >= rows) continue;
         ThemeRole role;
-        if (c->token == mark) role = ROLE_DIFF;
-        else if (c->text[0] == ' ') role = ROLE_NORMAL; /* no underlined gaps between words */
+        if (c->text[0] == ' ') role = ROLE_NORMAL; /* no underlined or reversed gaps between words */
+        else if (c->token == mark) role = ROLE_DIFF;
         else if (stale || c->token < n_prompt) role = ROLE_DIM;
         else role = confidence_role(col->probs[c->token]);
         draw_text(y + line, x + c->col, 1, role, c->text);
@@ -205,8 +207,7 @@ static void draw_legend(App *a, const Geometry *g, Rect r) {
         x += draw_textf(g->legend_y, x, end - x, ROLE_CONF_LOW, "guessing");
         if (!same) draw_textf(g->legend_y, x, end - x, ROLE_DIM, "   dim: prompt");
     }
-    draw_text(g->keys_y, r.x + 1, r.w - 2, ROLE_DIM,
-              "e edit prompt  n next prompt  t greedy/sampled  s new seed  g write again");
+    draw_text(g->keys_y, r.x + 1, r.w - 2, ROLE_DIM, KEYS_HINT);
 }
 
 static void compare_draw(App *a, Rect r) {
@@ -226,8 +227,7 @@ static void compare_draw(App *a, Rect r) {
         bool running = session_job_progress(s, JOB_COMPARE, NULL, NULL, 0);
         draw_text(g.text_y + 1, g.left_x, r.w - 2, ROLE_DIM,
                   running ? "FP32 and your plan are writing..." : "nothing written yet: press g");
-        draw_text(g.keys_y, r.x + 1, r.w - 2, ROLE_DIM,
-                  "e edit prompt  n next prompt  t greedy/sampled  s new seed  g write again");
+        draw_text(g.keys_y, r.x + 1, r.w - 2, ROLE_DIM, KEYS_HINT);
         return;
     }
 

@@ -69,13 +69,13 @@ static void draw_figures(App *a, Rect r) {
     Session *s = a->s;
     uint64_t h = session_plan_hash(&s->plan);
     int x = r.x + 1, w = r.w - 2, y = r.y;
-    draw_textf(y, x, w, ROLE_TITLE, "Your plan (%s) against FP32", s->plan_label);
     double prog;
     char label[64], b[32];
     bool running = session_job_progress(s, JOB_QUALITY, &prog, label, sizeof label);
     const QualityState *q = &s->quality;
     bool stale = q->valid && q->plan_hash != h;
     int right = r.x + r.w - 1 - 40;
+    draw_textf(y, x, running ? right - 1 - x : w, ROLE_TITLE, "Your plan (%s) against FP32", s->plan_label);
     if (running) draw_progress(y, right, 40, prog, label);
     if (q->error[0] && !running) {
         draw_text(y + 1, x, w, ROLE_BAD, q->error);
