@@ -393,11 +393,10 @@ static Status png_frontier(App *a, const char *path, Error *err) {
     }
     int positive = 0;
     for (int i = 0; i < n; i++) positive += s->frontier[i].kl_mean >= LAYOUT_Y_ZERO;
-    char caption[256], ylabel[96];
-    snprintf(caption, sizeof caption, "model: %.60s   plan: %.40s (%.2f bits/weight)   KL on the evaluation text",
-             s->model->name, s->plan_label, session_plan_bits(s));
-    snprintf(ylabel, sizeof ylabel, "mean KL divergence from FP32 (nats%s)",
-             positive >= 2 ? (any_zero ? ", log; 0 at the bottom" : ", log") : "");
+    char caption[256];
+    snprintf(caption, sizeof caption, "model: %.60s   plan: %.40s (%.2f bits/weight)%s", s->model->name, s->plan_label,
+             session_plan_bits(s), any_zero && positive >= 2 ? "   KL 0 drawn on the bottom edge" : "");
+    const char *ylabel = positive >= 2 ? "mean KL from FP32 (nats, log scale)" : "mean KL from FP32 (nats)";
     ScatterSpec spec = {pts, n, current_point(s), "plans measured", "current plan", true,
                         "Pareto frontier (best trade-offs)",
                         CHART_LINEAR, positive >= 2 ? CHART_LOG : CHART_LINEAR,
