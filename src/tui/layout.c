@@ -18,6 +18,7 @@ typedef struct ByteBuf {
 } ByteBuf;
 
 static bool buf_put(ByteBuf *bb, const char *s, size_t len, int owner) {
+    if (len == 0) return true; /* BOS and EOS decode to nothing (and the buffer may not exist yet) */
     if (bb->n + len > bb->cap) {
         size_t cap = bb->cap ? bb->cap : 256;
         while (cap < bb->n + len) cap *= 2;
@@ -41,6 +42,7 @@ static bool put_marked(ByteBuf *bb, const char *p, size_t len, int token) {
     size_t lead = 0;
     while (lead < len && p[lead] == ' ') lead++;
     bool ok = buf_put(bb, p, lead, token);
+    if (len == 0) return ok && buf_put(bb, "[]", 2, token);
     if (lead == len) return ok && buf_put(bb, "[space]", 7, token);
     if (p[lead] == '\n') return ok && buf_put(bb, "[new line]", 10, token) && buf_put(bb, p + lead, len - lead, token);
     return ok && buf_put(bb, "[", 1, token) && buf_put(bb, p + lead, len - lead, token) && buf_put(bb, "]", 1, token);

@@ -53,7 +53,7 @@ typedef struct Story {
  * `mark` (a token index, or -1) brackets one token: "[" before its first
  * character that is not a space and "]" after its last, both belonging to it. A
  * marked token with nothing to show between the brackets reads "[space]" or
- * "[new line]" (the newline still follows). mark == n_tokens appends " [end]"
+ * "[new line]" (the newline still follows), an empty one "[]". mark == n_tokens appends " [end]"
  * (that column stopped there; the characters belong to token n_tokens).
  *
  * Errors: ST_USAGE when width < 1 or n_tokens < 0, ST_NOMEM; *st is then empty

@@ -81,6 +81,19 @@ static int token_at(Fixture *fx, int y, int x) {
 
 static const char *const ONCE[] = {"Once", " upon", " a", " time", ",", " there", " was"};
 
+/* A column starts with BOS, which decodes to nothing: no character, no cell. */
+static void test_layout_story_skips_empty_pieces(void **state) {
+    Fixture *fx = *state;
+    const char *const bos[] = {"", "Once", "", " upon"};
+    story(fx, bos, 4, -1, 10, true);
+    assert_int_equal(fx->st.n_chars, 9);
+    assert_string_equal(line(fx, 0), "Once upon");
+    assert_int_equal(token_at(fx, 0, 0), 1);
+    assert_int_equal(token_at(fx, 0, 4), 3);
+    story(fx, bos, 4, 0, 20, true); /* marked, an empty piece still shows */
+    assert_string_equal(line(fx, 0), "[]Once upon");
+}
+
 /* "Once upon a time, there was" in 10 cells:
  *   "Once upon " fills the line (the space at column 9), "a" would make 11;
  *   "a time, " ends at column 8, "there" would end at 13;
@@ -333,6 +346,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layout_story_newlines_long_words_and_breaks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout_story_joins_split_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout_story_refuses_no_width, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_layout_story_skips_empty_pieces, setup, teardown),
         cmocka_unit_test(test_layout_agreement_counts_new_tokens),
         cmocka_unit_test_setup_teardown(test_layout_scatter_places_points_frontier_and_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout_scatter_labels_only_where_they_fit, setup, teardown),
