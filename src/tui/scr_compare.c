@@ -37,8 +37,9 @@ static void compare_init(App *a) {
     CompareView *v = &a->cmp;
     if (v->init) return;
     v->init = true;
-    snprintf(v->prompt, sizeof v->prompt, "%s", STARTERS[0]);
-    v->seed = DEFAULT_SEED;
+    /* presenter mode may have chosen a seed before the screen was first shown */
+    if (!v->prompt[0]) snprintf(v->prompt, sizeof v->prompt, "%s", STARTERS[0]);
+    if (!v->seed) v->seed = DEFAULT_SEED;
 }
 
 /* Whether `c` (a result or a request) was made for these settings. */
