@@ -57,6 +57,8 @@
  */
 #include "model/eval.h"
 
+#include "base/checked.h"
+
 #include <assert.h>
 #include <math.h>
 #include <pthread.h>
@@ -367,6 +369,7 @@ typedef struct QualityJob {
     const Progress *progress;
     const char *stage;
     Pool *inner_pool;         /* for the RunStates' matrix products (NULL when sequences run in parallel) */
+    EvalBaseCache *cache;     /* FP32 logits to read (ready) or to fill; NULL or empty: none */
     const int64_t *first_pred; /* (n_seqs) index of each sequence's first prediction */
     SeqSums *sums;            /* (n_seqs) */
     float *kl_values;         /* (n_predictions) */
@@ -446,13 +449,21 @@ static Status run_sequence(QualityJob *job, RunState *rb, RunState *rp, int seq,
     const int n = set->seq_start[seq + 1] - set->seq_start[seq];
     SeqSums ss = {0, 0, 0, 0, 0, INFINITY, 0};
     float *kl_out = job->kl_values ? job->kl_values + job->first_pred[seq] : NULL;
+    EvalBaseCache *cache = job->cache && job->cache->logits ? job->cache : NULL;
+    float *cached = cache ? cache->logits + (size_t)job->first_pred[seq] * (size_t)vocab : NULL;
     for (int pos = 0; pos + 1 < n; pos++) { /* the last token predicts nothing scored */
         if (atomic_load_explicit(&job->stop, memory_order_relaxed)) return ST_CANCELLED;
         if (progress_cancelled(job->progress))
             return error_set(err, ST_CANCELLED, "evaluation cancelled");
-        const float *lb = model_forward(job->base, rb, tok[pos], pos);
+        const float *lb = NULL;
+        if (!cache || !cache->ready) lb = model_forward(job->base, rb, tok[pos], pos);
         const float *lp = job->plan ? model_forward(job->plan, rp, tok[pos], pos) : NULL;
         if (pos < set->score_from) continue;
+        if (cache) { /* read FP32 from the cache, or keep it for the next plan */
+            if (cache->ready) lb = cached;
+            else memcpy(cached, lb, (size_t)vocab * sizeof *cached);
+            cached += vocab;
+        }
         float kl = 0;
         const char *bad = score_position(lb, lp, vocab, tok[pos + 1], &ss, &kl);
         if (bad)
@@ -492,9 +503,36 @@ static void quality_worker(void *ctx, int task, int n_tasks) {
     runstate_free(&rp);
 }
 
+void eval_base_cache_init(EvalBaseCache *c, const EvalSet *set, int vocab) {
+    memset(c, 0, sizeof *c);
+    size_t bytes;
+    if (set->n_predictions <= 0 || vocab <= 0 ||
+        !checked_mul_size((size_t)set->n_predictions, (size_t)vocab * sizeof(float), &bytes) ||
+        bytes > EVAL_CACHE_MAX_BYTES)
+        return;
+    c->logits = malloc(bytes);
+    if (!c->logits) return; /* no cache: slower, not wrong */
+    c->n_predictions = set->n_predictions;
+    c->vocab = vocab;
+}
+
+void eval_base_cache_free(EvalBaseCache *c) {
+    if (!c) return;
+    free(c->logits);
+    memset(c, 0, sizeof *c);
+}
+
 Status eval_quality(const Weights *base, const Weights *plan, const EvalSet *set, Pool *pool,
                     const Progress *progress, QualityResult *out, Error *err) {
+    return eval_quality_cached(base, plan, set, NULL, pool, progress, out, err);
+}
+
+Status eval_quality_cached(const Weights *base, const Weights *plan, const EvalSet *set,
+                           EvalBaseCache *cache, Pool *pool, const Progress *progress,
+                           QualityResult *out, Error *err) {
     assert(base && set && out);
+    assert(!cache || !cache->logits ||
+           (cache->n_predictions == set->n_predictions && cache->vocab == base->model->cfg.vocab_size));
     assert(!plan || plan->model == base->model);
     const double t0 = clock_now();
     const Model *m = base->model;
@@ -515,6 +553,7 @@ Status eval_quality(const Weights *base, const Weights *plan, const EvalSet *set
     job.set = set;
     job.progress = progress;
     job.stage = stage;
+    job.cache = cache;
     atomic_init(&job.next_seq, 0);
     atomic_init(&job.stop, false);
     job.status = ST_OK;
@@ -548,6 +587,7 @@ Status eval_quality(const Weights *base, const Weights *plan, const EvalSet *set
     }
 
     Status st = job.status;
+    if (st == ST_OK && cache && cache->logits) cache->ready = true; /* every scored row is in */
     if (st != ST_OK) {
         if (err) *err = job.err;
         if (err && err->msg[0] == '\0') error_set(err, st, "evaluation cancelled");

@@ -70,6 +70,21 @@ typedef struct QualityResult {
     double seconds;
 } QualityResult;
 
+/* FP32's logits at every scored position of one EvalSet, kept so that measuring
+ * many plans on the same tokens (a sensitivity scan) runs FP32 only once. */
+typedef struct EvalBaseCache {
+    float *logits;        /* (n_predictions, vocab) */
+    int64_t n_predictions;
+    int vocab;
+    bool ready;           /* filled by a complete eval_quality_cached run */
+} EvalBaseCache;
+
+/* Memory a cache for this set would take; caches above EVAL_CACHE_MAX_BYTES are
+ * not made (eval_base_cache_init leaves it empty and quality runs FP32 each time). */
+#define EVAL_CACHE_MAX_BYTES ((size_t)256 << 20)
+void eval_base_cache_init(EvalBaseCache *c, const EvalSet *set, int vocab);
+void eval_base_cache_free(EvalBaseCache *c);
+
 /* Runs base and plan on the same tokens in one pass. plan may be NULL (then only
  * the base figures are filled and the others are 0). Both must run the same
  * Model. Figures follow llama-perplexity's definitions (eval.c says how); they do
@@ -82,6 +97,12 @@ typedef struct QualityResult {
  * pass gives a non-finite logit (the figures cannot be measured); ST_NOMEM. */
 Status eval_quality(const Weights *base, const Weights *plan, const EvalSet *set, Pool *pool,
                     const Progress *progress, QualityResult *out, Error *err);
+
+/* The same, reading FP32's logits from the cache when it is ready and filling it
+ * otherwise. Results are bit-identical to eval_quality's. cache may be empty. */
+Status eval_quality_cached(const Weights *base, const Weights *plan, const EvalSet *set,
+                           EvalBaseCache *cache, Pool *pool, const Progress *progress,
+                           QualityResult *out, Error *err);
 
 /* llama-perplexity's percentile of n values: linear interpolation at
  * fraction * (n - 1) of the sorted values, so fraction 0.5 is the median (the mean

@@ -8,9 +8,9 @@
  * plan: all tensors at the cheap format, then upgrades in order of measured KL
  * removed per extra byte while the plan fits the budget.
  *
- * Cost: one eval_quality() per unit, each running FP32 and the unit's plan side
- * by side (FP32 is re-run for every unit rather than kept: its distributions for
- * every scored token would not fit in memory for a real text).
+ * Cost: one pass of the unit's plan per unit; FP32 runs once and its logits are
+ * kept (EvalBaseCache) when they fit in EVAL_CACHE_MAX_BYTES, and re-run for
+ * every unit otherwise.
  */
 #include "model/eval.h"
 
@@ -120,6 +120,8 @@ Status eval_sensitivity(const Model *m, QuantCache *cache, Format target, Sensit
         free(u);
         return st;
     }
+    EvalBaseCache fp32; /* FP32 runs once; every unit reads its logits */
+    eval_base_cache_init(&fp32, set, m->cfg.vocab_size);
     for (int i = 0; i < n && st == ST_OK; i++) {
         if (!progress_update(progress, (double)i / n, u[i].name)) {
             st = error_set(err, ST_CANCELLED, "sensitivity scan cancelled");
@@ -134,7 +136,7 @@ Status eval_sensitivity(const Model *m, QuantCache *cache, Format target, Sensit
             for (int t = 0; t < m->n_tensors; t++)
                 if (unit_has(m, &u[i], t)) p.fmt[t] = target;
             if ((st = weights_init_plan(&w, m, &p, cache, err)) == ST_OK &&
-                (st = eval_quality(&base, &w, set, pool, &sub, &r, err)) == ST_OK) {
+                (st = eval_quality_cached(&base, &w, set, &fp32, pool, &sub, &r, err)) == ST_OK) {
                 u[i].kl_mean = r.kl_mean;
                 u[i].top1_agree = r.top1_agree;
                 u[i].bytes_saved = unit_bytes_saved(m, &u[i], target);
@@ -146,6 +148,7 @@ Status eval_sensitivity(const Model *m, QuantCache *cache, Format target, Sensit
         plan_free(&p);
     }
     weights_free(&base);
+    eval_base_cache_free(&fp32);
     if (st == ST_OK && !progress_update(progress, 1.0, "done"))
         st = error_set(err, ST_CANCELLED, "sensitivity scan cancelled");
     if (st != ST_OK) {
