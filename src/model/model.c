@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "base/checked.h"
+#include "base/fmt.h"
+#include "base/sysmem.h"
 #include "gguf/llama2c.h"
 #include "quant/types.h"
 
@@ -24,10 +26,7 @@ static char *str_dup(const char *s) {
 }
 
 uint64_t model_machine_memory(void) {
-    long pages = sysconf(_SC_PHYS_PAGES);
-    long page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0) return 0;
-    return (uint64_t)pages * (uint64_t)page;
+    return sysmem_total();
 }
 
 int model_find_tensor(const Model *m, const char *name) {
@@ -304,11 +303,15 @@ static Status read_tensors(Model *m, Error *err) {
 static Status load_floats(Model *m, Error *err) {
     uint64_t total = (uint64_t)m->n_params;
     uint64_t bytes = total * sizeof(float);
-    uint64_t mem = model_machine_memory();
-    if ((mem && bytes > mem / 10 * 8) || bytes > SIZE_MAX / 2)
+    uint64_t mem = sysmem_total();
+    if (!sysmem_fits(bytes) || bytes > SIZE_MAX / 2) {
+        char need[32], have[32];
+        fmt_bytes(need, sizeof need, (double)bytes);
+        fmt_bytes(have, sizeof have, (double)mem);
         return error_set(err, ST_LIMIT,
-                         "%s: its %.1f million weights need %.1f GB as floats; this machine has %.1f GB",
-                         m->path, (double)total / 1e6, (double)bytes / 1e9, (double)mem / 1e9);
+                         "%s: its %.2f million weights need %s as floats; this machine has %s",
+                         m->path, (double)total / 1e6, need, have);
+    }
     for (int i = 0; i < m->n_tensors; i++) {
         ModelTensor *t = &m->tensors[i];
         if (t->role == ROLE_OTHER) continue;
@@ -387,6 +390,15 @@ static Status gguf_from_llama2c(GgufFile *g, void **owned, const char *path, con
         return error_set(err, ST_USAGE,
                          "%s: a llama2.c checkpoint needs its tokenizer: give --tokenizer FILE "
                          "(there is no tok512.bin or tokenizer.bin beside it)", path);
+    /* The converted image is a copy of the checkpoint, and the float copies
+     * another: refuse a checkpoint that cannot fit twice before copying it. */
+    if (!sysmem_fits(2 * (uint64_t)bin->size)) {
+        char need[32], have[32];
+        fmt_bytes(need, sizeof need, 2.0 * (double)bin->size);
+        fmt_bytes(have, sizeof have, (double)sysmem_total());
+        return error_set(err, ST_LIMIT, "%s: converting this checkpoint needs %s; this machine has %s",
+                         path, need, have);
+    }
     FileMap tok;
     Status st = file_map_open(&tok, tokenizer_path, err);
     if (st != ST_OK) return st;
