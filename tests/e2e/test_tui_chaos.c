@@ -102,7 +102,18 @@ typedef struct Storm {
     Term *t;
     int cols, rows;
     int resizes, keys;
+    int jobs_seen; /* times a worker job's progress bar was on screen */
 } Storm;
+
+/* Whether a job runs on the worker now, as its progress bar shows it. */
+static bool job_on_screen(Term *t) {
+    static const char *const labels[] = {"measuring", "speed", "writes", "sensitivity", "statistics",
+                                         "waiting", "writing"};
+    term_pump(t);
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (term_find_text(t, labels[i], NULL, NULL)) return true;
+    return false;
+}
 
 static void send_random_key(Storm *s) {
     char buf[64];
@@ -190,7 +201,7 @@ static void test_tui_chaos_storm_then_still_answers(void **state) {
     (void)state;
     const char *ev = getenv("QUANTLAB_CHAOS_EVENTS");
     int n_events = ev && *ev ? atoi(ev) : DEFAULT_EVENTS;
-    Storm s = {NULL, 100, 30, 0, 0};
+    Storm s = {NULL, 100, 30, 0, 0, 0};
     s.t = term_spawn_quantlab(NULL, NULL, s.cols, s.rows);
     assert_non_null(s.t);
     if (!term_wait_text(s.t, "1 Model", WAIT)) CHAOS_FAIL(s.t, "no first screen");
@@ -200,15 +211,19 @@ static void test_tui_chaos_storm_then_still_answers(void **state) {
         int what = rng_below(1000);
         if (what < 70) resize_random(&s);
         else if (what < 85) send_paste(&s);
-        else if (what < 115) send_work(&s);
+        else if (what < 145) send_work(&s);
         else send_random_key(&s);
-        if (i % 50 == 49) term_wait_idle(s.t, 5, 100); /* let jobs start, get cancelled, finish */
+        if (i % 50 == 49) { /* let jobs start, get cancelled, finish */
+            term_wait_idle(s.t, 10, 150);
+            s.jobs_seen += job_on_screen(s.t);
+        }
         if (i % 200 == 199 && !term_alive(s.t))
             CHAOS_FAIL(s.t, "the explorer ended during the storm (event %d, exit %d)", i,
                        term_wait_exit(s.t, 0));
     }
-    fprintf(stderr, "chaos: seed %llu, %d events, %d keys, %d resizes\n", (unsigned long long)seed, n_events,
-            s.keys, s.resizes);
+    fprintf(stderr, "chaos: seed %llu, %d events, %d keys, %d resizes, a job running at %d of %d looks\n",
+            (unsigned long long)seed, n_events, s.keys, s.resizes, s.jobs_seen, n_events / 50);
+    if (n_events >= 1000 && s.jobs_seen == 0) CHAOS_FAIL(s.t, "no worker job was ever seen running");
 
     /* still answering: back to a normal size, close whatever is open, help, model */
     term_resize(s.t, 100, 30);
@@ -241,7 +256,7 @@ static void test_tui_chaos_storm_then_still_answers(void **state) {
 static void test_tui_chaos_ascii_storm_then_ctrl_c(void **state) {
     (void)state;
     const char *env[] = {"LANG=C", "LC_ALL=C", "NO_COLOR=1", NULL};
-    Storm s = {NULL, 80, 24, 0, 0};
+    Storm s = {NULL, 80, 24, 0, 0, 0};
     s.t = term_spawn_quantlab(NULL, env, s.cols, s.rows);
     assert_non_null(s.t);
     if (!term_wait_text(s.t, "1 Model", WAIT)) CHAOS_FAIL(s.t, "no first screen");
