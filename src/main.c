@@ -24,6 +24,7 @@ const Command COMMANDS[] = {
     {"plan", cmd_plan, "print or save a plan (presets, one type, or a plan file)"},
     {"sensitivity", cmd_sensitivity, "which tensors a format hurts most, ranked (KL against FP32)"},
     {"eval", cmd_eval, "perplexity and KL divergence of a plan against FP32 on a text"},
+    {"plot", cmd_plot, "pictures (PNG): weights and grid, rounding error, sensitivity, frontier"},
     {NULL, NULL, NULL},
 };
 

@@ -25,5 +25,6 @@ Status cmd_stats(int argc, char **argv, Error *err);
 Status cmd_plan(int argc, char **argv, Error *err);
 Status cmd_sensitivity(int argc, char **argv, Error *err);
 Status cmd_eval(int argc, char **argv, Error *err);
+Status cmd_plot(int argc, char **argv, Error *err);
 
 #endif

@@ -9,6 +9,14 @@
 #include "base/datadir.h"
 #include "base/file.h"
 
+/* A file of the data directory, or an error saying where it was looked for. */
+static Status find_bundled(const char *relative, const char *hint, char *out, size_t size, Error *err) {
+    if (datadir_find(relative, out, size)) return ST_OK;
+    char where[1024];
+    datadir_describe(where, sizeof where);
+    return error_set(err, ST_IO, "the bundled %s is missing (looked in: %s); %s", relative, where, hint);
+}
+
 Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t size, Error *err) {
     const char *p = cli_str(a, "model", NULL);
     if (!p && allow_positional && a->n_pos > 0) p = a->pos[0];
@@ -16,11 +24,7 @@ Status cli_model_path(const CliArgs *a, bool allow_positional, char *out, size_t
         snprintf(out, size, "%s", p);
         return ST_OK;
     }
-    if (datadir_find(CLI_BUNDLED_MODEL, out, size)) return ST_OK;
-    char where[1024];
-    datadir_describe(where, sizeof where);
-    return error_set(err, ST_IO, "the bundled model %s is missing (looked in: %s); give a model with -m FILE",
-                     CLI_BUNDLED_MODEL, where);
+    return find_bundled(CLI_BUNDLED_MODEL, "give a model with -m FILE", out, size, err);
 }
 
 Status cli_open_model(const CliArgs *a, bool allow_positional, Model **m, Error *err) {
@@ -123,11 +127,7 @@ Status cli_text_path(const CliArgs *a, char *out, size_t size, Error *err) {
         snprintf(out, size, "%s", text);
         return ST_OK;
     }
-    if (datadir_find(CLI_EVAL_TEXT, out, size)) return ST_OK;
-    char where[1024];
-    datadir_describe(where, sizeof where);
-    return error_set(err, ST_IO, "the bundled text %s is missing (looked in: %s); give one with --text FILE",
-                     CLI_EVAL_TEXT, where);
+    return find_bundled(CLI_EVAL_TEXT, "give a text with --text FILE", out, size, err);
 }
 
 Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSet *set, Error *err) {

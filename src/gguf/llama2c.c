@@ -8,6 +8,8 @@
  */
 #include "gguf/llama2c.h"
 
+#include "base/utf8.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -181,34 +183,6 @@ Status llama2c_read_config(const uint8_t *buf, size_t len, const char *name, Lla
 
 /* ------------------------------------------------------------------- tokenizer */
 
-/* True when s[0..n) is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
-static bool utf8_valid(const uint8_t *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i], lo = 0x80, hi = 0xBF;
-        size_t len;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF) len = 2;
-        else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        } else
-            return false;
-        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return false;
-        for (size_t k = 2; k < len; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-        i += len;
-    }
-    return true;
-}
 
 /* A NUL-terminated copy of s[0..n) with every ' ' written as "▁" (U+2581), as
  * llama.cpp's converter does; NULL when out of memory. */
@@ -317,7 +291,7 @@ Status llama2c_read_tokenizer(const uint8_t *buf, size_t len, const char *name, 
         } else if (memchr(text, '\0', n)) {
             st = error_set(err, ST_FORMAT, "%s: token %d contains a NUL byte", name, id);
             break;
-        } else if (!utf8_valid(text, n)) {
+        } else if (!utf8_valid((const char *)text, n)) {
             st = error_set(err, ST_FORMAT, "%s: token %d is not valid UTF-8", name, id);
             break;
         } else {

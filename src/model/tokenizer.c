@@ -22,6 +22,8 @@
  */
 #include "model/tokenizer.h"
 
+#include "base/utf8.h"
+
 #include <assert.h>
 #include <limits.h>
 #include <math.h>
@@ -303,24 +305,9 @@ static Bigram heap_pop(Heap *h) {
  * well-formed sequence (no overlongs, surrogates or values past U+10FFFF),
  * otherwise 1, so a bad byte becomes a symbol of its own. */
 static int utf8_char_len(const uint8_t *s, size_t n) {
-    uint8_t c = s[0], lo = 0x80, hi = 0xBF;
-    int len;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 1;
-    if (n < (size_t)len || s[1] < lo || s[1] > hi) return 1;
-    for (int i = 2; i < len; i++)
-        if ((s[i] & 0xC0) != 0x80) return 1;
-    return len;
+    uint32_t cp;
+    size_t len = utf8_decode((const char *)s, n, &cp);
+    return len ? (int)len : 1;
 }
 
 typedef struct Encoder {

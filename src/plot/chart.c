@@ -877,12 +877,18 @@ static void scatter_labels(Canvas *c, const ChartFrame *f, const ScatterSpec *sp
         int ls = s;
         int w = canvas_text_width(p->label, ls), h = FONT_H * ls;
         int px = chart_map_x(f, p->x), py = chart_map_y(f, p->y);
-        Box cand[4] = {{px + gap, py - h / 2, w, h},
+        /* right, left, above, below; then, for crowded points, right and left
+         * one line lower or higher */
+        Box cand[8] = {{px + gap, py - h / 2, w, h},
                        {px - gap - w, py - h / 2, w, h},
                        {px - w / 2, py - gap - h, w, h},
-                       {px - w / 2, py + gap, w, h}};
+                       {px - w / 2, py + gap, w, h},
+                       {px + gap, py + h / 2, w, h},
+                       {px + gap, py - 3 * h / 2, w, h},
+                       {px - gap - w, py + h / 2, w, h},
+                       {px - gap - w, py - 3 * h / 2, w, h}};
         int pick = -1;
-        for (int k = 0; k < 4 && pick < 0; k++) {
+        for (int k = 0; k < 8 && pick < 0; k++) {
             Box b = cand[k];
             bool inside = b.x >= area.x && b.y >= area.y && b.x + b.w <= area.x + area.w &&
                           b.y + b.h <= area.y + area.h;

@@ -445,76 +445,58 @@ static void open_picker(App *a) {
     app_menu(a, "Open a model (.gguf, llama2.c .bin) or a plan (.plan)", ptrs, n, 0, picked, 0);
 }
 
+/* Asking for an output file: a name, a refusal if it is the model, a question if
+ * it exists, then the action. One path for plans, GGUF exports and pictures. */
 static char pending_path[1024];
+static void (*pending_action)(App *a);
 
-static void save_plan_confirmed(App *a, int index, const char *text) {
+static void path_confirmed(App *a, int index, const char *text) {
     (void)index;
     (void)text;
+    pending_action(a);
+}
+
+static void path_named(App *a, int index, const char *text) {
+    (void)index;
+    if (!text || !*text) return;
+    snprintf(pending_path, sizeof pending_path, "%s", text);
+    if (file_same(pending_path, a->s->model_path)) {
+        app_set_status(a, true, "%s is the model; quantlab never writes over it", pending_path);
+        return;
+    }
+    if (file_is_dir(pending_path)) {
+        app_set_status(a, true, "%s is a directory; give a file name", pending_path);
+        return;
+    }
+    if (file_exists(pending_path)) {
+        char q[400];
+        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
+        app_confirm(a, q, path_confirmed, 0);
+        return;
+    }
+    pending_action(a);
+}
+
+static void ask_path(App *a, const char *title, const char *suggested, void (*action)(App *a)) {
+    pending_action = action;
+    app_input(a, title, suggested, path_named, 0);
+}
+
+static void save_plan_to_path(App *a) {
     Error err;
     if (session_save_plan(a->s, pending_path, &err) != ST_OK) app_set_status(a, true, "%s", err.msg);
     else app_set_status(a, false, "saved the plan to %s", pending_path);
 }
 
-static void save_plan_named(App *a, int index, const char *text) {
-    (void)index;
-    if (!text || !*text) return;
-    snprintf(pending_path, sizeof pending_path, "%s", text);
-    if (file_same(pending_path, a->s->model_path)) {
-        app_set_status(a, true, "%s is the model; quantlab never writes over it", pending_path);
-        return;
-    }
-    if (file_exists(pending_path)) {
-        char q[400];
-        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
-        app_confirm(a, q, save_plan_confirmed, 0);
-        return;
-    }
-    save_plan_confirmed(a, 0, NULL);
-}
-
-static void export_confirmed(App *a, int index, const char *text) {
-    (void)index;
-    (void)text;
+static void export_to_path(App *a) {
     session_request_export(a->s, pending_path, FORMAT_FP16);
     app_set_status(a, false, "writing %s in the background...", pending_path);
 }
 
-static void export_named(App *a, int index, const char *text) {
-    (void)index;
-    if (!text || !*text) return;
-    snprintf(pending_path, sizeof pending_path, "%s", text);
-    if (file_same(pending_path, a->s->model_path)) {
-        app_set_status(a, true, "%s is the model; quantlab never writes over it", pending_path);
-        return;
-    }
-    if (file_exists(pending_path)) {
-        char q[400];
-        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
-        app_confirm(a, q, export_confirmed, 0);
-        return;
-    }
-    export_confirmed(a, 0, NULL);
-}
-
-static void png_confirmed(App *a, int index, const char *text) {
-    (void)index;
-    (void)text;
+static void png_to_path(App *a) {
     char msg[512];
     int ok = SCREENS[a->screen]->export_png(a, pending_path, msg, sizeof msg);
     app_set_status(a, !ok, "%s", msg);
-}
-
-static void png_named(App *a, int index, const char *text) {
-    (void)index;
-    if (!text || !*text) return;
-    snprintf(pending_path, sizeof pending_path, "%s", text);
-    if (file_exists(pending_path)) {
-        char q[400];
-        snprintf(q, sizeof q, "%.300s exists. Replace it?", pending_path);
-        app_confirm(a, q, png_confirmed, 0);
-        return;
-    }
-    png_confirmed(a, 0, NULL);
 }
 
 static void quit_confirmed(App *a, int index, const char *text) {
@@ -568,11 +550,11 @@ static int global_action(App *a, Action act) {
     case ACT_OPEN: open_picker(a); return UI_REDRAW;
     case ACT_SAVE_PLAN:
         default_name(a, ".plan", name, sizeof name);
-        app_input(a, "Save the plan as:", name, save_plan_named, 0);
+        ask_path(a, "Save the plan as:", name, save_plan_to_path);
         return UI_REDRAW;
     case ACT_EXPORT_GGUF:
         default_name(a, "-quantlab.gguf", name, sizeof name);
-        app_input(a, "Write the model under this plan as GGUF:", name, export_named, 0);
+        ask_path(a, "Write the model under this plan as GGUF:", name, export_to_path);
         return UI_REDRAW;
     case ACT_EXPORT_PNG:
         if (!SCREENS[a->screen]->export_png) {
@@ -582,7 +564,7 @@ static int global_action(App *a, Action act) {
         snprintf(name, sizeof name, "quantlab-%s.png", SCREENS[a->screen]->title);
         for (char *c = name; *c; c++)
             if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-        app_input(a, "Save the chart as PNG:", name, png_named, 0);
+        ask_path(a, "Save the chart as PNG:", name, png_to_path);
         return UI_REDRAW;
     case ACT_THEME: {
         ThemeScheme next = (ThemeScheme)((theme_scheme() + 1) % SCHEME_COUNT);

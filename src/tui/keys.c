@@ -24,6 +24,13 @@ const KeyBinding KEYS[] = {
     {'L', ACT_LOG_SCALE, SCR_HIST, "L", "logarithmic counts on/off", NULL},
     {'i', ACT_INSPECT, SCR_HIST, "i", "block inspector: one block's values, scale, codes and bytes", NULL},
     {'\n', ACT_INSPECT, SCR_HIST, "Enter", "block inspector", NULL},
+    {'[', ACT_PREV_TENSOR, SCR_HIST, "[ / ]", "previous / next tensor", NULL},
+    {']', ACT_NEXT_TENSOR, SCR_HIST, NULL, NULL, NULL},
+    {KEY_LEFT, ACT_LEFT, SCR_HIST, "Left/Right", "previous / next tensor; in the inspector: block", NULL},
+    {KEY_RIGHT, ACT_RIGHT, SCR_HIST, NULL, NULL, NULL},
+    {KEY_UP, ACT_UP, SCR_HIST, "Up/Down", "weights or error chart (P saves it); inspector: row", NULL},
+    {KEY_DOWN, ACT_DOWN, SCR_HIST, NULL, NULL, NULL},
+    {27, ACT_CANCEL, SCR_HIST, "Esc", "close the block inspector", NULL},
     /* Compare */
     {'e', ACT_EDIT_PROMPT, SCR_COMPARE, "e", "edit the prompt (Enter to run, Esc to cancel)", NULL},
     {'\n', ACT_EDIT_PROMPT, SCR_COMPARE, "Enter", "edit the prompt", NULL},

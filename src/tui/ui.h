@@ -78,7 +78,8 @@ typedef struct HistView {
     double zoom;              /* 1 = whole range */
     bool log_scale;
     bool inspect;             /* block inspector open */
-    int64_t block;            /* inspected block (row-major group index) */
+    int64_t block;            /* inspected block (inspect.h's window index, row by row) */
+    bool focus_errors;        /* the error chart has the focus (P saves it) */
 } HistView;
 
 typedef struct CompareView {
