@@ -4,7 +4,8 @@
 #   make run        build (installing missing packages) and open the bundled model
 #   make test       build and run every test (installing missing packages)
 #   make check      the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make tsan       the worker, pool and evaluation tests under ThreadSanitizer
+#   make tsan       the worker, pool, session and evaluation tests under ThreadSanitizer
+#   make valgrind   generate, quantize and eval under valgrind: no error, no leak
 #   make fuzz       every fuzz target under libFuzzer for FUZZ_SECONDS (clang)
 #   make fuzz-smoke the same for a few seconds each (CI)
 #   make check-aarch64  kernel tests cross-built for AArch64, run under qemu-user
@@ -88,7 +89,7 @@ else
 EXE := $(BUILD)/$(BIN)
 endif
 
-.PHONY: all run test check check-aarch64 bench fuzz fuzz-smoke fuzz-build fuzz-seeds tsan install \
+.PHONY: all run test check check-aarch64 bench fuzz fuzz-smoke fuzz-build fuzz-seeds tsan valgrind install \
         uninstall clean deps deps-run deps-test tests
 .DEFAULT_GOAL := all
 .SECONDARY:
@@ -177,14 +178,19 @@ check: deps-test
 	  $(UNIT_SRC:tests/unit/%.c=build/san/tests/%) $(E2E_SRC:tests/e2e/%.c=build/san/tests/%) \
 	  build/san/tests/test_fuzz_replay
 
-# ThreadSanitizer on everything that runs threads: the pool and the worker,
-# evaluation and sensitivity scans on several threads, the session's jobs.
-TSAN_TESTS := test_pool test_eval test_sensitivity test_session
+# ThreadSanitizer on what runs threads: the pool and the worker, evaluation on
+# several threads, the session's jobs racing the interface thread's edits.
+# (test_sensitivity runs the same evaluation code for many minutes under TSan:
+# add it with make tsan TSAN_TESTS="... test_sensitivity".)
+TSAN_TESTS ?= test_pool test_eval test_session
 tsan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread \
 	  $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" sh tests/run-all.sh \
 	  $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
+
+valgrind: all
+	@sh tests/valgrind.sh ./$(EXE)
 
 # libFuzzer. FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some;
 # FUZZ_OPTIONS passes more libFuzzer flags. Found crashes are left in
