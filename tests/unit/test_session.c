@@ -60,7 +60,7 @@ static void test_session_edits_while_jobs_run(void **state) {
     }
     /* a last quality job, with no edit after it, finishes and is taken in */
     session_request_quality(s);
-    for (int i = 0; i < 12000 && session_job_progress(s, JOB_QUALITY, NULL, NULL, 0); i++) { /* 60 s */
+    for (int i = 0; i < 4000 && session_job_progress(s, JOB_QUALITY, NULL, NULL, 0); i++) { /* 20 s */
         completed += session_poll(s);
         sleep_ms(5);
     }
@@ -68,7 +68,7 @@ static void test_session_edits_while_jobs_run(void **state) {
     completed += session_poll(s);
     assert_true(completed > 0);
     if (still_running) { /* ThreadSanitizer makes a quality run take minutes on a busy machine */
-        fprintf(stderr, "note: the last quality job was still running after 60 s; closing with it in flight\n");
+        fprintf(stderr, "note: the last quality job was still running after 20 s; closing with it in flight\n");
     } else {
         if (!s->quality.valid) fprintf(stderr, "quality: '%s', message: '%s'\n", s->quality.error, s->message);
         assert_true(s->quality.valid);
