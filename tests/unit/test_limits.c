@@ -25,6 +25,7 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/plan.h"
+#include "model/qcache.h"
 #include "model/tokenizer.h"
 
 #define BUNDLED "assets/stories260K.gguf"
@@ -243,6 +244,32 @@ static void test_limits_kv_cache_exceeds_memory(void **state) {
     model_close(m);
 }
 
+/* Quantized copies accumulate in the cache (one per tensor and format, with
+ * its dequantized floats: about 5 bytes a weight). On a "machine" of 3 MB
+ * (2.4 MB usable), beside 1.17 MB of floats, the INT8 copies of the first
+ * matrices fit and then the next is refused with a line naming the tensor,
+ * instead of growing until the kernel kills the program. */
+static void test_limits_quantized_copies_exceed_memory(void **state) {
+    (void)state;
+    Model *m = NULL;
+    Error err = {0};
+    assert_int_equal(model_open(&m, proc_data_path(BUNDLED), NULL, &err), ST_OK);
+    Plan p;
+    assert_int_equal(plan_init(&p, m, FORMAT_INT8, &err), ST_OK);
+    QuantCache *c = qcache_new(m, NULL);
+    Weights w;
+    setenv("QUANTLAB_MEMORY_BYTES", "3M", 1);
+    assert_int_equal(weights_init_plan(&w, m, &p, c, &err), ST_LIMIT);
+    expect_line(&err, "no memory left for another quantized copy");
+    expect_line(&err, "this machine has 3.00 MB");
+    unsetenv("QUANTLAB_MEMORY_BYTES");
+    assert_int_equal(weights_init_plan(&w, m, &p, c, &err), ST_OK);
+    weights_free(&w);
+    qcache_delete(c);
+    plan_free(&p);
+    model_close(m);
+}
+
 /* ---------------------------------------------------------------- texts */
 
 /* A megabyte of prompt encodes in well under a second (the encoder is
@@ -390,6 +417,7 @@ int main(void) {
         cmocka_unit_test(test_limits_vocabulary_of_millions_refused),
         cmocka_unit_test(test_limits_context_of_2_31),
         cmocka_unit_test(test_limits_kv_cache_exceeds_memory),
+        cmocka_unit_test(test_limits_quantized_copies_exceed_memory),
         cmocka_unit_test(test_limits_megabyte_prompt),
         cmocka_unit_test(test_limits_eval_text_one_huge_piece),
         cmocka_unit_test(test_limits_plan_million_lines_and_megabyte_line),
