@@ -324,11 +324,37 @@ static Status load_floats(Model *m, Error *err) {
     return ST_OK;
 }
 
+/* Copies a mapped model file into memory and drops the mapping. A file that is
+ * truncated or rewritten in place while quantlab runs (`cp new.gguf model.gguf`
+ * in a classroom) would otherwise turn the next read of the mapping — an export
+ * copying norms as stored, a plan running the file's own Q8_0 blocks — into
+ * SIGBUS. Done only when the copy fits beside the floats; otherwise the mapping
+ * stays (and so does that risk). Pointers into the file are moved to the copy. */
+static Status detach_file(Model *m, Error *err) {
+    GgufFile *g = &m->gguf;
+    if (!g->map.mapped || !g->buf) return ST_OK; /* a buffer or an in-memory conversion */
+    if (!sysmem_fits((uint64_t)m->n_params * sizeof(float) + g->size)) return ST_OK;
+    uint8_t *copy = malloc(g->size);
+    if (!copy) return error_set(err, ST_NOMEM, "%s: out of memory for a copy of the file", m->path);
+    memcpy(copy, g->buf, g->size);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        GgufTensorInfo *t = &g->tensors[i];
+        t->data = copy + (t->data - g->buf);
+    }
+    for (int i = 0; i < m->n_tensors; i++)
+        m->tensors[i].file_data = copy + ((const uint8_t *)m->tensors[i].file_data - g->buf);
+    file_map_close(&g->map);
+    g->map = (FileMap){copy, g->size, false}; /* freed by gguf_close */
+    g->buf = copy;
+    return ST_OK;
+}
+
 static Status model_init_from_gguf(Model *m, int flags, Error *err) {
     Status st;
     if ((st = read_config(m, err)) || (st = read_tokenizer(m, err)) || (st = read_tensors(m, err)))
         return st;
-    if (!(flags & MODEL_OPEN_NO_FLOATS) && (st = load_floats(m, err))) return st;
+    if (!(flags & MODEL_OPEN_NO_FLOATS) && ((st = detach_file(m, err)) || (st = load_floats(m, err))))
+        return st;
     const char *gname = gguf_get_str(&m->gguf, "general.name");
     if (gname && *gname && strcmp(gname, "llama") != 0) {
         m->name = str_dup(gname);
