@@ -24,9 +24,17 @@ static Status stat_regular(const char *path, int fd, size_t *size, Error *err) {
     return ST_OK;
 }
 
+/* Opens for reading without waiting: O_NONBLOCK makes opening a FIFO (or a
+ * device that waits for a carrier) return at once, so stat_regular can refuse
+ * it instead of quantlab hanging on a named pipe called model.gguf. It has no
+ * effect on reading regular files. */
+static int open_input(const char *path) {
+    return open(path, O_RDONLY | O_NONBLOCK);
+}
+
 Status file_map_open(FileMap *map, const char *path, Error *err) {
     memset(map, 0, sizeof *map);
-    int fd = open(path, O_RDONLY);
+    int fd = open_input(path);
     if (fd < 0) return error_set(err, ST_IO, "%s: %s", path, strerror(errno));
     size_t size = 0;
     Status st = stat_regular(path, fd, &size, err);
@@ -61,7 +69,7 @@ void file_map_close(FileMap *map) {
 Status file_read_all(const char *path, size_t max_bytes, char **out, size_t *len, Error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY);
+    int fd = open_input(path);
     if (fd < 0) return error_set(err, ST_IO, "%s: %s", path, strerror(errno));
     size_t size = 0;
     Status st = stat_regular(path, fd, &size, err);

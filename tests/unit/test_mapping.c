@@ -1,4 +1,5 @@
-/* test_mapping.c — a model file rewritten while quantlab has it open.
+/* test_mapping.c — input files that are not what they seem: a model file
+ * rewritten while quantlab has it open, a named pipe instead of a file.
  *
  * `cp new.gguf model.gguf` truncates the file quantlab opened and writes it
  * again; a read-only mapping then has no page behind it and the next read of
@@ -18,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "lib/proc.h"
 #include "model/export.h"
 #include "model/forward.h"
@@ -102,9 +105,35 @@ static void test_mapping_file_truncated_while_open(void **state) {
     model_close(m);
 }
 
+/* A named pipe called model.gguf (or a plan, or a text) is refused at once:
+ * opening it for reading used to wait forever for a writer. */
+static void test_mapping_fifo_refused_without_waiting(void **state) {
+    (void)state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/pipe.gguf", tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(10); /* a hang becomes SIGALRM */
+        Model *m = NULL;
+        Error err = {0};
+        if (model_open(&m, path, NULL, &err) != ST_IO || !strstr(err.msg, "not a regular file")) _exit(1);
+        char *text;
+        size_t len;
+        if (file_read_all(path, 1 << 20, &text, &len, &err) != ST_IO) _exit(2);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status)) fail_msg("killed by signal %d (14: it waited for a writer)", WTERMSIG(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mapping_file_truncated_while_open),
+        cmocka_unit_test(test_mapping_fifo_refused_without_waiting),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
