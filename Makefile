@@ -169,10 +169,12 @@ run: deps-run
 # The whole suite: unit tests, end-to-end tests on the real binary, lesson check.
 test: deps-test
 	@$(MAKE) --no-print-directory tests
+	@QUANTLAB_DATA=$(CURDIR) ./$(EXE) lessons --check lessons
 	@QUANTLAB_BIN=$(EXE) sh tests/run-all.sh $(UNIT_BIN) $(E2E_BIN) $(FUZZ_REPLAY)
 
 check: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 tests
+	@QUANTLAB_DATA=$(CURDIR) ./build/san/$(BIN) lessons --check lessons
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  QUANTLAB_BIN=build/san/$(BIN) sh tests/run-all.sh \
 	  $(UNIT_SRC:tests/unit/%.c=build/san/tests/%) $(E2E_SRC:tests/e2e/%.c=build/san/tests/%) \
@@ -182,7 +184,7 @@ check: deps-test
 # several threads, the session's jobs racing the interface thread's edits.
 # (test_sensitivity runs the same evaluation code for many minutes under TSan:
 # add it with make tsan TSAN_TESTS="... test_sensitivity".)
-TSAN_TESTS ?= test_pool test_eval test_session
+TSAN_TESTS ?= test_pool test_eval test_session_race
 tsan: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread \
 	  $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))

@@ -24,6 +24,7 @@ const Command COMMANDS[] = {
     {"plan", cmd_plan, "print or save a plan (presets, one type, or a plan file)"},
     {"sensitivity", cmd_sensitivity, "which tensors a format hurts most, ranked (KL against FP32)"},
     {"eval", cmd_eval, "perplexity and KL divergence of a plan against FP32 on a text"},
+    {"lessons", cmd_lessons, "list the lessons and your progress; check lesson files"},
     {"plot", cmd_plot, "pictures (PNG): weights and grid, rounding error, sensitivity, frontier"},
     {NULL, NULL, NULL},
 };
@@ -37,6 +38,8 @@ static const CliOption EXPLORER_OPTIONS[] = {
     {"models", 0, "DIR", "another directory for the open-file picker (o)"},
     {"screen", 0, "NAME", "screen to start on: model, layers, histogram, compare, quality, lessons"},
     {"threads", 0, "N", "threads for matrix products (default: one per core)"},
+    {"lesson", 0, "ID", "open this lesson (quantlab lessons --list shows them)"},
+    {"present", 0, NULL, "presenter mode for a projector: quantlab --present [LESSON]"},
     {"help", 'h', NULL, "show this help"},
     {"version", 0, NULL, "print the version"},
     {0},
@@ -45,6 +48,7 @@ static const CliOption EXPLORER_OPTIONS[] = {
 static void print_help(FILE *fp) {
     fprintf(fp,
             "usage: quantlab [MODEL.gguf]          open the explorer\n"
+            "       quantlab --present [LESSON]    a lesson on a projector, for a class\n"
             "       quantlab COMMAND [OPTIONS]     run a batch command\n"
             "\n"
             "quantlab lets you see what quantization does to a language model: switch\n"
@@ -76,6 +80,14 @@ static int run_explorer(int argc, char **argv) {
         printf("quantlab %s\n", QUANTLAB_VERSION);
         return 0;
     }
+    const char *model = a.n_pos ? a.pos[0] : NULL;
+    const char *lesson = cli_str(&a, "lesson", NULL);
+    /* quantlab --present try-1: a word that is no file names the lesson */
+    if (cli_has(&a, "present") && a.n_pos > 0 && !lesson && !strchr(a.pos[a.n_pos - 1], '/') &&
+        !strchr(a.pos[a.n_pos - 1], '.')) {
+        lesson = a.pos[--a.n_pos];
+        model = a.n_pos ? a.pos[0] : NULL;
+    }
     if (a.n_pos > 1) {
         fprintf(stderr, "quantlab: give one model file (or a command: see quantlab --help)\n");
         return 2;
@@ -93,7 +105,7 @@ static int run_explorer(int argc, char **argv) {
     }
     const char *no_color = getenv("NO_COLOR");
     TuiOptions opt = {
-        .model_path = a.n_pos ? a.pos[0] : NULL,
+        .model_path = model,
         .tokenizer_path = cli_str(&a, "tokenizer", NULL),
         .plan_path = cli_str(&a, "plan", NULL),
         .theme = theme,
@@ -102,6 +114,8 @@ static int run_explorer(int argc, char **argv) {
         .no_color = cli_has(&a, "no-color") || (no_color && *no_color),
         .no_mouse = cli_has(&a, "no-mouse"),
         .threads = (int)threads,
+        .present = cli_has(&a, "present"),
+        .lesson = lesson,
     };
     return tui_main(&opt);
 }

@@ -27,6 +27,8 @@ static const CliOption OPTIONS[] = {
                          "windowed: llama-perplexity's chunks, second halves scored"},
     {"ctx", 'c', "N", "windowed: tokens per chunk (default: the model's context, at most 512)"},
     {"max-tokens", 0, "N", "score only the first N tokens of the text (whole pieces or chunks)"},
+    CLI_OPT_CALIB,
+    CLI_OPT_CALIB_TOKENS,
     CLI_OPT_THREADS,
     CLI_OPT_HELP,
     {0},
@@ -56,8 +58,8 @@ static Status open_plan(const CliArgs *a, const Model *m, Plan *p, bool *has_pla
 /* ------------------------------------------------------------ output */
 
 static void print_results(const Model *m, const char *text_name, const EvalSet *set,
-                          const char *plan_label, bool has_plan, const QualityResult *r,
-                          int n_threads) {
+                          const char *plan_label, const char *calib_note, bool has_plan,
+                          const QualityResult *r, int n_threads) {
     char b1[32], b2[32], b3[32];
     printf("model            %s\n", file_basename(m->path));
     if (set->protocol == EVAL_LLAMA2C)
@@ -68,6 +70,7 @@ static void print_results(const Model *m, const char *text_name, const EvalSet *
                text_name, fmt_count(b1, sizeof b1, set->n_text_tokens), fmt_count(b2, sizeof b2, set->n_seqs),
                set->n_ctx);
     printf("plan             %s\n", plan_label);
+    if (calib_note[0]) printf("calibration      %s\n", calib_note);
     printf("predictions      %s\n", fmt_count(b3, sizeof b3, r->n_predictions));
     printf("PPL FP32         %.4f\n", r->ppl_base);
     if (has_plan) {
@@ -98,12 +101,15 @@ Status cmd_eval(int argc, char **argv, Error *err) {
     Status st = cli_parse(&a, "eval", OPTIONS, argc, argv, err);
     if (st != ST_OK) return st;
     if (cli_has(&a, "help")) {
-        cli_print_help(stdout, "eval [-m FILE] [--plan P | --type T] [--text FILE] [--protocol llama2c|windowed] [--ctx N]",
+        cli_print_help(stdout, "eval [-m FILE] [--plan P | --type T] [--text FILE] [--protocol llama2c|windowed] [--ctx N] [--calib FILE]",
                        "Measures how well the model predicts a text, in FP32 and under a plan:\n"
                        "perplexity, and how far the plan's next-token probabilities are from FP32's\n"
                        "(KL divergence, top-1 agreement, RMS delta-p), as llama.cpp's llama-perplexity\n"
                        "reports them. `quantlab eval` on the bundled text gives FP32 perplexity 4.1844,\n"
-                       "what llama2.c's own forward pass gives on the same pieces.",
+                       "what llama2.c's own forward pass gives on the same pieces.\n\n"
+                       "A +gptq format (--type q4_0+gptq) is first calibrated: the FP32 model reads\n"
+                       "--calib (by default the bundled calib.txt, other stories than eval.txt's, so the\n"
+                       "figures are not measured on the text GPTQ was fitted to).",
                        OPTIONS);
         return ST_OK;
     }
@@ -138,7 +144,7 @@ Status cmd_eval(int argc, char **argv, Error *err) {
     Plan plan = {0};
     QuantCache *cache = NULL;
     bool has_plan = false;
-    char plan_label[512];
+    char plan_label[512], calib_note[512] = "";
     if ((st = cli_make_pool(&a, &pool, &n_threads, err)) ||
         (st = file_read_all(text_path, EVAL_MAX_TEXT_BYTES, &text, &text_len, err)) ||
         (st = cli_open_model(&a, false, &m, err)))
@@ -164,13 +170,15 @@ Status cmd_eval(int argc, char **argv, Error *err) {
             st = error_set(err, ST_NOMEM, "out of memory for the quantized copies");
             goto done;
         }
-        if ((st = weights_init_plan(&planned, m, &plan, cache, err))) goto done;
+        if ((st = cli_calibrate(&a, m, &plan, cache, pool, calib_note, sizeof calib_note, err)) ||
+            (st = weights_init_plan(&planned, m, &plan, cache, err)))
+            goto done;
     }
     Progress progress = cli_progress("eval");
     QualityResult r;
     st = eval_quality(&base, has_plan ? &planned : NULL, &set, pool, &progress, &r, err);
     cli_progress_end(&progress);
-    if (st == ST_OK) print_results(m, text_name, &set, plan_label, has_plan, &r, n_threads);
+    if (st == ST_OK) print_results(m, text_name, &set, plan_label, calib_note, has_plan, &r, n_threads);
 done:
     weights_free(&planned);
     qcache_delete(cache);

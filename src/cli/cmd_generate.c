@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "model/generate.h"
+#include "model/qcache.h"
 
 static const CliOption OPTIONS[] = {
     CLI_OPT_MODEL,
@@ -16,6 +17,11 @@ static const CliOption OPTIONS[] = {
     {"temp", 0, "T", "temperature: 0 picks the likeliest token every time (default 0)"},
     {"top-p", 0, "P", "with --temp > 0, sample only from the top P of probability (default 0.9)"},
     {"seed", 's', "S", "random seed for sampling (default 42)"},
+    CLI_OPT_PLAN,
+    CLI_OPT_TYPE,
+    CLI_OPT_PRESET,
+    CLI_OPT_CALIB,
+    CLI_OPT_CALIB_TOKENS,
     CLI_OPT_THREADS,
     {"stats", 0, NULL, "print the measured speed on stderr even when it is not a terminal"},
     CLI_OPT_HELP,
@@ -38,10 +44,13 @@ Status cmd_generate(int argc, char **argv, Error *err) {
     Status st = cli_parse(&a, "generate", OPTIONS, argc, argv, err);
     if (st != ST_OK) return st;
     if (cli_has(&a, "help")) {
-        cli_print_help(stdout, "generate [-m FILE] [-p TEXT] [-n N] [--temp T] [--top-p P] [--seed S]",
+        cli_print_help(stdout, "generate [-m FILE] [-p TEXT] [-n N] [--temp T] [--top-p P] [--seed S] [--plan P | --type T | --preset NAME]",
                        "Generates text with the model, printing each token as it comes, the way\n"
                        "llama2.c's `run` does: `quantlab generate --temp 0 -n 200` prints what\n"
-                       "`run stories260K.bin -z tok512.bin -t 0 -n 200` prints.",
+                       "`run stories260K.bin -z tok512.bin -t 0 -n 200` prints.\n\n"
+                       "Without --plan, --type or --preset every matrix runs in FP32 from the float\n"
+                       "copy of the file's values; with one, each runs in its planned format (the\n"
+                       "preset as-stored runs each tensor in the type the file stores it in).",
                        OPTIONS);
         return ST_OK;
     }
@@ -63,8 +72,14 @@ Status cmd_generate(int argc, char **argv, Error *err) {
     Sampler sampler = {0};
     int *prompt = NULL;
     int n_prompt = 0;
-    if ((st = cli_make_pool(&a, &pool, &n_threads, err)) || (st = cli_open_model(&a, false, &m, err)))
+    Plan plan = {0};
+    QuantCache *cache = NULL;
+    bool has_plan = false;
+    char desc[128], calib_note[512] = "";
+    if ((st = cli_make_pool(&a, &pool, &n_threads, err)) || (st = cli_open_model(&a, false, &m, err)) ||
+        (st = cli_plan(&a, m, &plan, &has_plan, desc, sizeof desc, err)))
         goto done;
+    if (!has_plan) snprintf(desc, sizeof desc, "FP32");
     const char *text = cli_str(&a, "prompt", "");
     if ((st = tokenizer_encode(&m->tok, text, strlen(text), true, false, &prompt, &n_prompt, err)))
         goto done;
@@ -85,8 +100,19 @@ Status cmd_generate(int argc, char **argv, Error *err) {
     if (positions > m->cfg.context_length)
         fprintf(stderr, "quantlab: note: running %ld positions; %s declares a context of %d\n",
                 positions, file_basename(m->path), m->cfg.context_length);
-    if ((st = weights_init_f32(&w, m, err)) ||
-        (st = runstate_init(&s, &m->cfg, positions > 0 ? (int)positions : 1, pool, err)) ||
+    if (has_plan) {
+        if (!(cache = qcache_new(m, pool))) {
+            st = error_set(err, ST_NOMEM, "out of memory for the quantized copies");
+            goto done;
+        }
+        if ((st = cli_calibrate(&a, m, &plan, cache, pool, calib_note, sizeof calib_note, err)) ||
+            (st = weights_init_plan(&w, m, &plan, cache, err)))
+            goto done;
+        if (calib_note[0] && isatty(STDERR_FILENO)) fprintf(stderr, "quantlab: calibration: %s\n", calib_note);
+    } else if ((st = weights_init_f32(&w, m, err))) {
+        goto done;
+    }
+    if ((st = runstate_init(&s, &m->cfg, positions > 0 ? (int)positions : 1, pool, err)) ||
         (st = sampler_init(&sampler, m->cfg.vocab_size, (float)temp, (float)top_p, seed, err)))
         goto done;
 
@@ -98,8 +124,8 @@ Status cmd_generate(int argc, char **argv, Error *err) {
         fflush(stdout);
         if (cli_has(&a, "stats") || isatty(STDERR_FILENO)) {
             int n = stats.n_prompt - 1 + stats.n_generated;
-            fprintf(stderr, "quantlab: %d tokens in %.3f s: %.0f tokens/s measured (FP32, %d thread%s)\n",
-                    n, stats.seconds, stats.seconds > 0 ? n / stats.seconds : 0.0, n_threads,
+            fprintf(stderr, "quantlab: %d tokens in %.3f s: %.0f tokens/s measured (%s, %d thread%s)\n",
+                    n, stats.seconds, stats.seconds > 0 ? n / stats.seconds : 0.0, desc, n_threads,
                     n_threads == 1 ? "" : "s");
         }
     }
@@ -108,6 +134,8 @@ done:
     sampler_free(&sampler);
     runstate_free(&s);
     weights_free(&w);
+    qcache_delete(cache);
+    plan_free(&plan);
     model_close(m);
     pool_delete(pool);
     return st;

@@ -17,6 +17,8 @@ static const CliOption OPTIONS[] = {
     {"output", 'o', "FILE", "the GGUF file to write (required)"},
     {"fallback", 0, "TYPE", "type for tensors GGUF cannot hold as planned: f16 (default) or f32"},
     {"force", 0, NULL, "replace FILE if it exists"},
+    CLI_OPT_CALIB,
+    CLI_OPT_CALIB_TOKENS,
     CLI_OPT_THREADS,
     CLI_OPT_HELP,
     {0},
@@ -33,7 +35,11 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
                        "bit-exact with llama.cpp's own quantizers. A tensor GGUF cannot store as\n"
                        "planned (a teaching format such as int3-b64, or rows that are not a whole\n"
                        "number of 32-value blocks, like stories260K's ffn_down) is written in the\n"
-                       "--fallback type, and each one is listed. Norm vectors stay F32.",
+                       "--fallback type, and each one is listed. Norm vectors stay F32.\n\n"
+                       "+gptq formats are calibrated on --calib first and written as the ordinary\n"
+                       "Q4_0 / Q8_0 blocks they are; pruned ones as dense blocks holding the zeros.\n"
+                       "An outlier split (+out1%) cannot be stored in GGUF: such tensors go to the\n"
+                       "fallback type, as teaching formats do.",
                        OPTIONS);
         return ST_OK;
     }
@@ -72,6 +78,9 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
         st = error_set(err, ST_NOMEM, "out of memory");
         goto done;
     }
+    char calib_note[512];
+    if ((st = cli_calibrate(&a, m, &p, cache, pool, calib_note, sizeof calib_note, err))) goto done;
+    if (calib_note[0]) printf("calibration: %s\n", calib_note);
     ExportReport rep;
     if ((st = model_export_gguf(m, &p, cache, fallback, out, &rep, err))) goto done;
     for (int i = 0; i < rep.n_fallback && i < EXPORT_MAX_NOTES; i++) printf("note: %s\n", rep.notes[i]);

@@ -3,11 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/datadir.h"
+#include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "model/calib.h"
+#include "model/eval.h"
 #include "model/qcache.h"
+#include "quant/outliers.h"
 #include "quant/stats.h"
 
 static const CliOption OPTIONS[] = {
@@ -18,6 +24,13 @@ static const CliOption OPTIONS[] = {
     CLI_OPT_PRESET,
     {"hist", 0, "NAME", "print text histograms of one tensor: weights, rounded values, errors"},
     {"bins", 0, "N", "bars in each histogram (default 32)"},
+    {"outliers", 0, NULL, "the largest weights of each matrix and how far they sit from the rest"},
+    {"tensor", 0, "NAME", "with --outliers: one tensor, listing its largest weights"},
+    {"top", 0, "N", "with --outliers --tensor: how many to list (default 10, at most 64)"},
+    {"activations", 0, NULL, "the range of every matrix's inputs while the FP32 model reads --text"},
+    {"text", 0, "FILE", "with --activations: the text (default: the bundled eval.txt)"},
+    CLI_OPT_CALIB,
+    CLI_OPT_CALIB_TOKENS,
     CLI_OPT_THREADS,
     CLI_OPT_HELP,
     {0},
@@ -70,17 +83,139 @@ static Status print_histograms(const ModelTensor *t, const QTensor *q, int bins,
     return st;
 }
 
+/* ------------------------------------------------------------ outliers */
+
+static Status print_outliers(const Model *m, const char *only, int top, Error *err) {
+    int shown = 0;
+    printf("%-26s %-9s %10s %10s %8s %9s %8s %8s\n", "tensor", "shape", "max|w|", "std", "max/std", "kurtosis",
+           ">3 std", ">6 std");
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        if (!plan_is_quantizable(t) || (only && strcmp(only, t->name) != 0)) continue;
+        OutlierFacts f;
+        Status st = outliers_facts(t->f32, t->rows, t->cols, only ? top : 0, &f, err);
+        if (st != ST_OK) return st;
+        char shape[32];
+        snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
+        printf("%-26s %-9s %10.4g %10.4g %8.1f %9.2f %8lld %8lld\n", t->name, shape, f.max_abs, f.std, f.max_over_std,
+               f.kurtosis, (long long)f.beyond_3std, (long long)f.beyond_6std);
+        if (only) {
+            printf("\nthe %d largest weights (row = output, column = input):\n", f.n_top);
+            for (int k = 0; k < f.n_top; k++)
+                printf("  %2d. %+11.6f at row %lld, column %lld (|w| = %.1f std)\n", k + 1, f.top[k].value,
+                       (long long)f.top[k].row, (long long)f.top[k].col, f.std > 0 ? fabs(f.top[k].value) / f.std : 0.0);
+        }
+        shown++;
+    }
+    if (only && shown == 0)
+        return error_set(err, ST_USAGE, "%s: no weight matrix named '%s' (see quantlab info)", m->path, only);
+    printf("\nmax/std: max|w| in standard deviations. A per-tensor INT4 scale has 7 steps from 0 to max|w|:\n"
+           "the larger max/std, the fewer of them the typical weight gets.\n"
+           "kurtosis: 3 for a Gaussian; heavier tails give more. A Gaussian has 0.27%% of its values beyond\n"
+           "3 std and practically none beyond 6.\n");
+    return ST_OK;
+}
+
+static void print_calib_progress(void *ctx, double done, const char *stage) {
+    (void)ctx;
+    fprintf(stderr, "\rquantlab stats: %3.0f%% (%s)", 100.0 * done, stage);
+    fflush(stderr);
+}
+
+static Status print_activations(const CliArgs *a, const Model *m, Pool *pool, Error *err) {
+    char path[4096];
+    const char *arg = cli_str(a, "text", NULL);
+    if (arg) snprintf(path, sizeof path, "%s", arg);
+    else if (!datadir_find("assets/eval.txt", path, sizeof path))
+        return error_set(err, ST_IO, "the bundled text assets/eval.txt is missing; give one with --text FILE");
+    const char *name = arg ? arg : file_basename(path);
+    char *text = NULL;
+    size_t len = 0;
+    EvalSet set = {0};
+    Calibration cal = {0};
+    bool *none = calloc((size_t)m->n_tensors + 1, sizeof *none); /* ranges only, no GPTQ statistics */
+    const bool show = isatty(STDERR_FILENO) != 0;
+    Progress progress = {show ? print_calib_progress : NULL, NULL, NULL};
+    CalibOptions opt = {none, 0};
+    Status st = none ? ST_OK : error_set(err, ST_NOMEM, "out of memory");
+    if (st == ST_OK && (st = file_read_all(path, 256u << 20, &text, &len, err)) == ST_OK &&
+        (st = evalset_from_text(&set, m, text, len, name, EVAL_LLAMA2C, 0, 0, err)) == ST_OK)
+        st = calib_run(&cal, m, &set, name, &opt, pool, &progress, err);
+    if (show) fprintf(stderr, "\r%60s\r", "");
+    if (st == ST_OK) {
+        char b1[32];
+        printf("inputs of every weight matrix while the FP32 model reads %s (%s tokens)\n\n", name,
+               fmt_count(b1, sizeof b1, cal.n_tokens));
+        printf("%-34s %5s %10s %10s %10s %10s %12s\n", "matrix input (read by)", "width", "min", "max", "RMS",
+               "max|x|", "top channel");
+        for (int k = 0; k < cal.n_sites; k++) {
+            const CalibSite *site = &cal.sites[k];
+            char who[64];
+            const ModelTensor *t = &m->tensors[site->owner];
+            int readers = 0;
+            for (int i = 0; i < m->n_tensors; i++) readers += cal.site_of[i] == k;
+            snprintf(who, sizeof who, "%s%s", t->name, readers > 1 ? (readers == 3 ? " (+k, v)" : " (+up)") : "");
+            /* the median channel's max |x|, to show how far the top channel sits */
+            float *c = malloc((size_t)site->n * sizeof *c);
+            double median = 0;
+            if (c) {
+                memcpy(c, site->chan_absmax, (size_t)site->n * sizeof *c);
+                median = eval_percentile(c, (size_t)site->n, 0.5);
+                free(c);
+            }
+            printf("%-34s %5lld %10.4g %10.4g %10.4g %10.4g %6.1fx med\n", who, (long long)site->n, site->min,
+                   site->max, sqrt(site->sum_sq / ((double)site->count * (double)site->n)), site->absmax,
+                   median > 0 ? site->absmax / median : 0.0);
+        }
+        printf("\ntop channel: the largest max|x| of one input channel over the median channel's max|x|\n"
+               "(LLM.int8()'s outlier features are channels far above the rest).\n");
+    }
+    calib_free(&cal);
+    evalset_free(&set);
+    free(text);
+    free(none);
+    return st;
+}
+
+/* Pruning: how many weights are zero and what a sparse encoding would take. */
+static void print_sparsity(const Plan *p, const Model *m) {
+    double zeros = 0, n = 0, dense = 0, sparse = 0;
+    bool any = false;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        if (!t->f32) continue;
+        const Format f = plan_is_quantizable(t) ? p->fmt[i] : FORMAT_FP32;
+        any |= f.prune != PRUNE_NONE;
+        zeros += (double)format_prune_count(f, t->rows, t->cols);
+        n += (double)t->n_elements;
+        dense += format_tensor_bytes(f, t->rows, t->cols);
+        sparse += format_sparse_bytes(f, t->rows, t->cols);
+    }
+    if (!any) return;
+    char b1[32], b2[32];
+    printf("pruning: %.1f%% of all weights set to 0. Stored dense (as here and in GGUF) they still take %s bytes;\n"
+           "a sparse encoding would take %s bytes (%.2f bits per weight): the kept values at their format's\n"
+           "bits per weight plus the positions (2 bits per kept value for 2:4, as NVIDIA's sparse tensor cores\n"
+           "store them; a 1-bit-per-weight bitmap for unstructured). Arithmetic, not a format quantlab writes.\n",
+           100.0 * zeros / n, fmt_count(b1, sizeof b1, (int64_t)ceil(dense)), fmt_count(b2, sizeof b2, (int64_t)ceil(sparse)),
+           sparse * 8.0 / n);
+}
+
 Status cmd_stats(int argc, char **argv, Error *err) {
     CliArgs a;
     Status st = cli_parse(&a, "stats", OPTIONS, argc, argv, err);
     if (st != ST_OK) return st;
     if (cli_has(&a, "help")) {
-        cli_print_help(stdout, "stats [-m FILE] [--plan FILE | --type T | --preset NAME] [--hist NAME]",
+        cli_print_help(stdout, "stats [-m FILE] [--plan FILE | --type T | --preset NAME] [--hist NAME] [--outliers [--tensor NAME]] [--activations [--text FILE]]",
                        "For every tensor: its format, bytes and bits per weight, and what rounding did to\n"
                        "it: RMSE, relative RMSE, SQNR (signal to quantization noise, in dB), the largest\n"
                        "error, the share of weights rounded to zero and how many distinct values remain.\n"
                        "Then the totals, and what a 7-billion-weight model would take at the same bits\n"
-                       "per weight. --hist shows one tensor's histograms as text.",
+                       "per weight. --hist shows one tensor's histograms as text.\n\n"
+                       "--outliers lists how far each matrix's largest weights sit from the rest (--tensor\n"
+                       "NAME: one matrix, with its largest weights); --activations the range of every\n"
+                       "matrix's inputs while the model reads a text. With a pruned plan (+prune50, +2:4)\n"
+                       "the totals say what a sparse encoding would take.",
                        OPTIONS);
         return ST_OK;
     }
@@ -97,11 +232,23 @@ Status cmd_stats(int argc, char **argv, Error *err) {
     if ((st = cli_make_pool(&a, &pool, &n_threads, err)) || (st = cli_open_model(&a, false, &m, err)) ||
         (st = cli_plan(&a, m, &p, &given, desc, sizeof desc, err)))
         goto done;
+    if (cli_has(&a, "outliers")) {
+        long top;
+        if ((st = cli_int(&a, "top", 1, OUTLIERS_TOP_MAX, 10, &top, err))) goto done;
+        st = print_outliers(m, cli_str(&a, "tensor", NULL), (int)top, err);
+        goto done;
+    }
+    if (cli_has(&a, "activations")) {
+        st = print_activations(&a, m, pool, err);
+        goto done;
+    }
     cache = qcache_new(m, pool);
     if (!cache) {
         st = error_set(err, ST_NOMEM, "out of memory");
         goto done;
     }
+    char calib_note[512];
+    if ((st = cli_calibrate(&a, m, &p, cache, pool, calib_note, sizeof calib_note, err))) goto done;
     const char *hist = cli_str(&a, "hist", NULL);
     if (hist) {
         int i = model_find_tensor(m, hist);
@@ -116,7 +263,9 @@ Status cmd_stats(int argc, char **argv, Error *err) {
         goto done;
     }
 
-    printf("%s under %s\n\n", m->name, desc);
+    printf("%s under %s\n", m->name, desc);
+    if (calib_note[0]) printf("calibration: %s\n", calib_note);
+    printf("\n");
     printf("%-26s %-9s %-14s %10s %6s %10s %6s %7s %9s %7s %6s\n", "tensor", "shape", "format", "bytes",
            "bits/w", "RMSE", "rel%", "SQNR dB", "max|err|", "zeroed%", "levels");
     double sse = 0, ssw = 0;
@@ -150,6 +299,7 @@ Status cmd_stats(int argc, char **argv, Error *err) {
     else printf("%.1f dB\n", 10 * log10(ssw / sse));
     printf("a 7-billion-weight model at %.2f bits per weight would take %s (arithmetic, not measured)\n", bpw,
            fmt_bytes(b1, sizeof b1, plan_projected_bytes(bpw, 7e9)));
+    print_sparsity(&p, m);
 done:
     qcache_delete(cache);
     plan_free(&p);

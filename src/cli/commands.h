@@ -25,6 +25,7 @@ Status cmd_stats(int argc, char **argv, Error *err);
 Status cmd_plan(int argc, char **argv, Error *err);
 Status cmd_sensitivity(int argc, char **argv, Error *err);
 Status cmd_eval(int argc, char **argv, Error *err);
+Status cmd_lessons(int argc, char **argv, Error *err);
 Status cmd_plot(int argc, char **argv, Error *err);
 
 #endif

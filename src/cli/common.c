@@ -8,6 +8,9 @@
 
 #include "base/datadir.h"
 #include "base/file.h"
+#include "base/fmt.h"
+#include "model/calib.h"
+#include "model/eval.h"
 
 /* A file of the data directory, or an error saying where it was looked for. */
 static Status find_bundled(const char *relative, const char *hint, char *out, size_t size, Error *err) {
@@ -138,5 +141,60 @@ Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSe
     if (st == ST_OK) st = file_read_all(path, (size_t)256 << 20, &text, &len, err);
     if (st == ST_OK) st = evalset_from_text(set, m, text, len, path, EVAL_LLAMA2C, 0, max_tokens, err);
     free(text);
+    return st;
+}
+
+/* ---------------------------------------------------------- calibration */
+
+Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache *c, Pool *pool, char *note,
+                     size_t size, Error *err) {
+    snprintf(note, size, "%s", "");
+    bool *want = calloc((size_t)m->n_tensors + 1, sizeof *want);
+    if (!want) return error_set(err, ST_NOMEM, "out of memory");
+    int n_gptq = 0;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (plan_is_quantizable(&m->tensors[i]) && p->fmt[i].method == METHOD_GPTQ) want[i] = true, n_gptq++;
+    long max_tokens;
+    Status st = cli_int(a, "calib-tokens", 2, INT32_MAX, 0, &max_tokens, err);
+    if (st != ST_OK || n_gptq == 0) {
+        free(want);
+        return st;
+    }
+    char path[4096];
+    const char *arg = cli_str(a, "calib", NULL);
+    if (arg) {
+        snprintf(path, sizeof path, "%s", arg);
+    } else if ((st = find_bundled(CLI_CALIB_TEXT, "give a calibration text with --calib FILE", path, sizeof path,
+                                  err)) != ST_OK) {
+        free(want);
+        return st;
+    }
+    const char *name = arg ? arg : file_basename(path);
+    char *text = NULL;
+    size_t len = 0;
+    EvalSet set = {0};
+    Calibration cal = {0};
+    Progress progress = cli_progress(a->cmd);
+    CalibOptions opt = {want, CLI_CALIB_MAX_BYTES};
+    if ((st = file_read_all(path, 256u << 20, &text, &len, err)) == ST_OK &&
+        (st = evalset_from_text(&set, m, text, len, name, EVAL_LLAMA2C, 0, max_tokens, err)) == ST_OK)
+        st = calib_run(&cal, m, &set, name, &opt, pool, &progress, err);
+    cli_progress_end(&progress);
+    if (st == ST_OK) {
+        char b1[32], b2[32];
+        snprintf(note, size, "%s: %s pieces, %s tokens through the FP32 model, %.1f s", name,
+                 fmt_count(b1, sizeof b1, cal.n_seqs), fmt_count(b2, sizeof b2, cal.n_tokens), cal.seconds);
+        qcache_set_calibration(c, &cal);
+        for (int i = 0; i < m->n_tensors; i++)
+            if (want[i] && qcache_gptq_is_rtn(c, i)) {
+                size_t used = strlen(note);
+                snprintf(note + used, size - used, "; %s is looked up, not multiplied: +gptq rounds it to nearest",
+                         m->tensors[i].name);
+            }
+    }
+    calib_free(&cal);
+    evalset_free(&set);
+    free(text);
+    free(want);
     return st;
 }

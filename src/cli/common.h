@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "model/eval.h"
 #include "model/plan.h"
+#include "model/qcache.h"
 
 #define CLI_OPT_MODEL \
     {"model", 'm', "FILE", "model: a GGUF file or a llama2.c .bin (default: the bundled stories260K)"}
@@ -21,12 +22,23 @@
 #define CLI_OPT_HELP {"help", 'h', NULL, "show this help"}
 
 #define CLI_OPT_PLAN {"plan", 0, "FILE", "a plan file: PATTERN=FORMAT lines, as llama-quantize's --tensor-type"}
-#define CLI_OPT_TYPE {"type", 0, "FORMAT", "one format for every matrix: f32 f16 bf16 q8_0 (int8) q4_0 (int4) q4_1 q5_0 q5_1 int3-b64 ..."}
+#define CLI_OPT_TYPE                                                                               \
+    {"type", 0, "FORMAT",                                                                           \
+     "one format for every matrix: f32 f16 bf16 q8_0 (int8) q4_0 (int4) q4_1 q5_0 q5_1 int3-b64 ...; " \
+     "+gptq +prune50 +2:4 +out1% after it (q4_0+gptq)"}
+#define CLI_OPT_CALIB                                                                              \
+    {"calib", 0, "FILE", "calibration text for +gptq formats (default: the bundled calib.txt, "      \
+                         "100 TinyStories pieces that are not in eval.txt)"}
+#define CLI_OPT_CALIB_TOKENS {"calib-tokens", 0, "N", "calibrate on the first N tokens only (whole pieces)"}
 #define CLI_OPT_PRESET \
     {"preset", 0, "NAME", "a preset plan: fp32 fp16 int8 int4 int4-keep-edges q4_k_m-like as-stored"}
 
 /* The bundled model's path relative to the data directory. */
 #define CLI_BUNDLED_MODEL "assets/stories260K.gguf"
+/* The bundled calibration text (disjoint from assets/eval.txt). */
+#define CLI_CALIB_TEXT "assets/calib.txt"
+/* H matrices a command may hold for GPTQ (calib.h). */
+#define CLI_CALIB_MAX_BYTES (1024.0 * 1024.0 * 1024.0)
 
 /* The model path the user asked for (-m, else the first positional when
  * allow_positional, else the bundled model). */
@@ -46,6 +58,14 @@ Status cli_make_pool(const CliArgs *a, Pool **pool, int *n_threads, Error *err);
  * "plan my.plan", "preset int4-keep-edges"). */
 Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *desc, size_t size,
                 Error *err);
+
+/* When plan p has +gptq formats: reads --calib (default CLI_CALIB_TEXT), cut by
+ * --calib-tokens, runs the FP32 model over it collecting what GPTQ needs for
+ * those tensors, and hands the calibration to cache c. note gets one line for
+ * the user ("calib.txt: 300 pieces, 31,234 tokens, 8.1 s") or "" when the plan
+ * needs none. A progress line goes to stderr when it is a terminal. */
+Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache *c, Pool *pool, char *note,
+                     size_t size, Error *err);
 
 #define CLI_OPT_TEXT {"text", 0, "FILE", "UTF-8 text to measure on (default: the bundled assets/eval.txt, 100 TinyStories pieces)"}
 #define CLI_EVAL_TEXT "assets/eval.txt"

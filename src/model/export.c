@@ -23,7 +23,14 @@ static uint32_t ftype_of(uint32_t type) {
 
 /* The format a tensor is written in. */
 static Format written_format(const ModelTensor *t, Format planned, Format fallback) {
-    return plan_exports_as_is(t, planned) ? planned : fallback;
+    return plan_export_format(t, planned, fallback);
+}
+
+/* Why a planned format could not be written as it is. */
+static const char *fallback_reason(Format planned) {
+    if (planned.kind == FORMAT_TEACH) return "GGUF has no type for ";
+    if (planned.split) return "GGUF cannot hold the FP16 outlier side list of ";
+    return "rows of its length are not whole blocks of ";
 }
 
 uint32_t export_file_type(const Plan *p, const Model *m, Format fallback) {
@@ -93,14 +100,12 @@ Status model_export_gguf(const Model *m, const Plan *p, QuantCache *c, Format fa
         if (plan_is_quantizable(t)) {
             Format f = written_format(t, p->fmt[i], fallback);
             if (!format_equal(f, p->fmt[i])) {
-                char planned[48], used[48];
+                char planned[FORMAT_NAME_MAX], used[FORMAT_NAME_MAX];
                 format_name(p->fmt[i], planned, sizeof planned);
                 format_name(f, used, sizeof used);
                 if (report->n_fallback < EXPORT_MAX_NOTES)
                     snprintf(report->notes[report->n_fallback], sizeof report->notes[0],
-                             "%s: written as %s (%s%s)", t->name, used,
-                             p->fmt[i].kind == FORMAT_TEACH ? "GGUF has no type for " : "rows of its length are not whole blocks of ",
-                             planned);
+                             "%s: written as %s (%s%s)", t->name, used, fallback_reason(p->fmt[i]), planned);
                 report->n_fallback++;
             }
             const QTensor *q;

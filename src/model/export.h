@@ -5,9 +5,12 @@
  * order (the non-block tensors by name, then block by block, by name); quantized
  * tensors bit-exact with ggml's reference quantizers; norm vectors and tensors the
  * network does not use copied as the file stores them. A tensor GGUF cannot hold in
- * its planned format (a teaching format, or rows that are not a whole number of
- * blocks, like stories260K's 172-value ffn_down rows) is written in the fallback
- * type (F16 or F32), as llama.cpp itself must, and listed in the report.
+ * its planned format (a teaching format, an outlier split, or rows that are not a
+ * whole number of blocks, like stories260K's 172-value ffn_down rows) is written
+ * in the fallback type (F16 or F32, pruned like the plan when it prunes), as
+ * llama.cpp itself must, and listed in the report. GPTQ copies are ordinary Q4_0
+ * or Q8_0 blocks and are written as such; pruned ones are dense blocks holding
+ * zeros.
  */
 #ifndef QL_MODEL_EXPORT_H
 #define QL_MODEL_EXPORT_H
@@ -22,7 +25,7 @@ enum { EXPORT_MAX_NOTES = 64 };
 typedef struct ExportReport {
     int n_tensors;
     int n_fallback;                /* tensors written in the fallback type */
-    char notes[EXPORT_MAX_NOTES][160]; /* one line per fallback tensor (first 64) */
+    char notes[EXPORT_MAX_NOTES][256]; /* one line per fallback tensor (first 64) */
     uint32_t file_type;            /* the general.file_type written (llama_ftype) */
     double tensor_bytes;           /* bytes of tensor data (without padding) */
 } ExportReport;

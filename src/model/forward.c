@@ -8,6 +8,8 @@
  *             xb = rmsnorm(x) * w_ffn_norm
  *             x += Wdown (silu(Wgate xb) * (Wup xb))
  * then logits = Woutput (rmsnorm(x) * w_output_norm).
+ * Every product goes through product(), which first shows the input to the
+ * RunState's observer when one is set (calibration, calib.c).
  */
 #include "model/forward.h"
 
@@ -29,7 +31,8 @@ Status weights_init_f32(Weights *w, const Model *m, Error *err) {
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
         if (!t->f32) continue;
-        w->mats[i] = (MatView){GGML_TYPE_F32, t->rows, t->cols, (size_t)t->cols * sizeof(float), t->f32};
+        w->mats[i] = (MatView){.type = GGML_TYPE_F32, .rows = t->rows, .cols = t->cols,
+                               .row_bytes = (size_t)t->cols * sizeof(float), .data = t->f32};
     }
     return ST_OK;
 }
@@ -138,6 +141,13 @@ static void attention(const ModelConfig *p, RunState *s, int layer, int pos) {
     }
 }
 
+/* out = W x for one weight matrix, shown to the observer first when there is one. */
+static void product(const Weights *w, RunState *s, float *out, int tensor, const float *x) {
+    const MatView *m = &w->mats[tensor];
+    if (s->observe) s->observe(s->observe_ctx, tensor, x, (int)m->cols);
+    matvec(s->pool, out, m, x, s->scratch);
+}
+
 float *model_forward(const Weights *w, RunState *s, int token, int pos) {
     const Model *m = w->model;
     const ModelConfig *p = &m->cfg;
@@ -155,30 +165,30 @@ float *model_forward(const Weights *w, RunState *s, int token, int pos) {
         float *v = s->value_cache + loff + (size_t)pos * p->kv_dim;
 
         ops_rmsnorm(s->xb, x, m->tensors[L->attn_norm].f32, dim, p->norm_eps);
-        matvec(s->pool, s->q, &w->mats[L->attn_q], s->xb, s->scratch);
-        matvec(s->pool, k, &w->mats[L->attn_k], s->xb, s->scratch);
-        matvec(s->pool, v, &w->mats[L->attn_v], s->xb, s->scratch);
+        product(w, s, s->q, L->attn_q, s->xb);
+        product(w, s, k, L->attn_k, s->xb);
+        product(w, s, v, L->attn_v, s->xb);
         rope(s->q, p->n_heads, p->head_dim, p->rope_dim, p->rope_freq_base, pos);
         rope(k, p->n_kv_heads, p->head_dim, p->rope_dim, p->rope_freq_base, pos);
 
         attention(p, s, l, pos);
-        matvec(s->pool, s->xb2, &w->mats[L->attn_output], s->xb, s->scratch);
+        product(w, s, s->xb2, L->attn_output, s->xb);
         for (int i = 0; i < dim; i++) x[i] += s->xb2[i];
 
         ops_rmsnorm(s->xb, x, m->tensors[L->ffn_norm].f32, dim, p->norm_eps);
-        matvec(s->pool, s->hb, &w->mats[L->ffn_gate], s->xb, s->scratch);
-        matvec(s->pool, s->hb2, &w->mats[L->ffn_up], s->xb, s->scratch);
+        product(w, s, s->hb, L->ffn_gate, s->xb);
+        product(w, s, s->hb2, L->ffn_up, s->xb);
         for (int i = 0; i < hidden_dim; i++) { /* SwiGLU: silu(gate) * up */
             float val = s->hb[i];
             val *= (1.0f / (1.0f + expf(-val)));
             val *= s->hb2[i];
             s->hb[i] = val;
         }
-        matvec(s->pool, s->xb, &w->mats[L->ffn_down], s->hb, s->scratch);
+        product(w, s, s->xb, L->ffn_down, s->hb);
         for (int i = 0; i < dim; i++) x[i] += s->xb[i];
     }
 
     ops_rmsnorm(x, x, m->tensors[m->output_norm].f32, dim, p->norm_eps);
-    matvec(s->pool, s->logits, &w->mats[m->output], x, s->scratch);
+    product(w, s, s->logits, m->output, x);
     return s->logits;
 }

@@ -37,6 +37,11 @@ typedef struct RunState {
     float *key_cache;   /* (n_layers, n_ctx, kv_dim) */
     float *value_cache; /* (n_layers, n_ctx, kv_dim) */
     void *scratch;      /* matvec activation scratch */
+    /* Optional observer (calibration, model/calib.h): called with each weight
+     * matrix's tensor index and input vector (n values) just before its product.
+     * NULL, as runstate_init leaves it, costs one test per product. */
+    void (*observe)(void *ctx, int tensor, const float *x, int n);
+    void *observe_ctx;
 } RunState;
 
 /* Allocates buffers for sequences of up to n_ctx positions (1..RUNSTATE_MAX_CTX). */

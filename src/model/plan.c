@@ -522,18 +522,23 @@ bool plan_exports_as_is(const ModelTensor *t, Format f) {
     return format_fits_gguf(f, t->cols);
 }
 
+Format plan_export_format(const ModelTensor *t, Format f, Format fallback) {
+    if (plan_exports_as_is(t, f)) return f;
+    return format_with_prune(fallback, (PruneKind)f.prune, f.prune_pct);
+}
+
 double plan_bytes_export(const Plan *p, const Model *m, Format fallback) {
     double total = 0;
     for (int i = 0; i < m->n_tensors; i++) {
         const ModelTensor *t = &m->tensors[i];
         if (!t->f32) continue;
-        total += tensor_bytes(t, plan_exports_as_is(t, p->fmt[i]) ? p->fmt[i] : fallback);
+        total += tensor_bytes(t, plan_export_format(t, p->fmt[i], fallback));
     }
     return total;
 }
 
 void plan_apply_export_fallback(Plan *p, const Model *m, Format fallback) {
     for (int i = 0; i < m->n_tensors; i++)
-        if (plan_is_quantizable(&m->tensors[i]) && !plan_exports_as_is(&m->tensors[i], p->fmt[i]))
-            p->fmt[i] = fallback;
+        if (plan_is_quantizable(&m->tensors[i]))
+            p->fmt[i] = plan_export_format(&m->tensors[i], p->fmt[i], fallback);
 }

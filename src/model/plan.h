@@ -97,17 +97,22 @@ double plan_projected_bytes(double bits_per_weight, double n_weights);
 double plan_bytes_f32(const Model *m);
 
 /* Whether a GGUF file can store tensor t in format f (a GGML type whose block
- * divides the row length); otherwise an export writes it in `fallback`. */
+ * divides the row length, without an outlier side list; GPTQ and pruned formats
+ * are ordinary blocks); otherwise an export writes it in plan_export_format. */
 bool plan_exports_as_is(const ModelTensor *t, Format f);
 
+/* The format an export writes tensor t in: f itself when plan_exports_as_is,
+ * else `fallback` (F16 or F32) keeping f's pruning (the zeros stay zeros). */
+Format plan_export_format(const ModelTensor *t, Format f, Format fallback);
+
 /* Bytes of the tensors in a GGUF exported from this plan: tensors a GGUF cannot
- * hold in their planned format (teaching formats, rows that are not a whole number
- * of blocks) are written in `fallback` (F16 or F32). */
+ * hold in their planned format (teaching formats, outlier splits, rows that are
+ * not a whole number of blocks) are written in plan_export_format. */
 double plan_bytes_export(const Plan *p, const Model *m, Format fallback);
 
 /* Turns p into the plan an export actually writes: every tensor a GGUF cannot
- * hold in its planned format gets `fallback`. Running this plan in memory gives
- * exactly what the exported file gives. */
+ * hold in its planned format gets plan_export_format. Running this plan in memory
+ * gives exactly what the exported file gives. */
 void plan_apply_export_fallback(Plan *p, const Model *m, Format fallback);
 
 #endif

@@ -40,17 +40,62 @@ Format format_teach(int bits, Granularity gran, int block, bool asymmetric) {
     return f;
 }
 
-bool format_equal(Format a, Format b) {
-    return a.kind == b.kind && a.type == b.type && a.bits == b.bits && a.gran == b.gran &&
-           a.block == b.block && a.asym == b.asym;
+_Static_assert(sizeof(Format) == 16, "Format has no implicit padding (memcmp-comparable)");
+
+Format format_with_method(Format f, QuantMethod method) {
+    f.method = (uint8_t)method;
+    return f;
 }
 
-/* GGML: the type id (0..255). Teaching: bit 31 set, then asym (bit 30),
- * granularity (bits 28-29), bits (20-27) and block (0-15). */
-uint32_t format_key(Format f) {
-    if (f.kind == FORMAT_GGML) return f.type;
-    return UINT32_C(1) << 31 | (uint32_t)(f.asym & 1) << 30 | (uint32_t)(f.gran & 3) << 28 |
-           (uint32_t)f.bits << 20 | f.block;
+Format format_with_prune(Format f, PruneKind kind, int percent) {
+    f.prune = (uint8_t)kind;
+    f.prune_pct = kind == PRUNE_UNSTRUCTURED ? (uint8_t)(percent < 0 ? 0 : percent > 100 ? 100 : percent) : 0;
+    return f;
+}
+
+Format format_with_outliers(Format f, int basis_points) {
+    if (basis_points < 0) {
+        f.split = 0;
+        f.outlier_bp = 0;
+    } else {
+        f.split = 1;
+        f.outlier_bp = (uint16_t)(basis_points > UINT16_MAX ? UINT16_MAX : basis_points);
+    }
+    return f;
+}
+
+Format format_base(Format f) {
+    f.method = METHOD_RTN;
+    f.prune = PRUNE_NONE;
+    f.prune_pct = 0;
+    f.split = 0;
+    f.outlier_bp = 0;
+    return f;
+}
+
+bool format_has_modifiers(Format f) {
+    return f.method != METHOD_RTN || f.prune != PRUNE_NONE || f.split != 0;
+}
+
+bool format_equal(Format a, Format b) {
+    return a.kind == b.kind && a.type == b.type && a.bits == b.bits && a.gran == b.gran &&
+           a.block == b.block && a.asym == b.asym && a.method == b.method && a.prune == b.prune &&
+           a.prune_pct == b.prune_pct && a.split == b.split && a.outlier_bp == b.outlier_bp;
+}
+
+/* Low 32 bits, the base: GGML, the type id (0..255); teaching, bit 31 set, then
+ * asym (bit 30), granularity (bits 28-29), bits (20-27) and block (0-15).
+ * High 32 bits, the modifiers: method (32-33), prune kind (34-35), prune percent
+ * (36-42), split (43), outlier basis points (44-57). */
+uint64_t format_key(Format f) {
+    uint64_t k;
+    if (f.kind == FORMAT_GGML) k = f.type;
+    else
+        k = UINT32_C(1) << 31 | (uint32_t)(f.asym & 1) << 30 | (uint32_t)(f.gran & 3) << 28 |
+            (uint32_t)f.bits << 20 | f.block;
+    return k | (uint64_t)(f.method & 3) << 32 | (uint64_t)(f.prune & 3) << 34 |
+           (uint64_t)(f.prune_pct & 0x7f) << 36 | (uint64_t)(f.split & 1) << 43 |
+           (uint64_t)(f.outlier_bp & 0x3fff) << 44;
 }
 
 static bool teach_block_ok(int block) {
@@ -62,8 +107,48 @@ static bool ggml_is_weight_type(uint32_t type) {
     return type != GGML_TYPE_Q8_1;
 }
 
+static bool base_is_supported(Format f);
+
+bool format_gptq_capable(Format base) {
+    if (base.kind == FORMAT_TEACH) return true;
+    return base.kind == FORMAT_GGML && (base.type == GGML_TYPE_Q8_0 || base.type == GGML_TYPE_Q4_0);
+}
+
+/* F32, F16, BF16: nothing is rounded to a grid, so there is nothing to split off. */
+static bool base_is_float(Format base) {
+    return base.kind == FORMAT_GGML &&
+           (base.type == GGML_TYPE_F32 || base.type == GGML_TYPE_F16 || base.type == GGML_TYPE_BF16);
+}
+
+/* Why a modifier does not fit its base, or NULL when they all do. */
+static const char *modifier_problem(Format f) {
+    const Format base = format_base(f);
+    if (f.method > METHOD_GPTQ) return "unknown method";
+    if (f.method == METHOD_GPTQ && !format_gptq_capable(base))
+        return "+gptq needs q8_0, q4_0 or a teaching format (intN-...)";
+    switch (f.prune) {
+    case PRUNE_NONE:
+    case PRUNE_2_4:
+        if (f.prune_pct != 0) return "a prune percentage without unstructured pruning";
+        break;
+    case PRUNE_UNSTRUCTURED:
+        if (f.prune_pct < 1 || f.prune_pct > 99) return "pruning is prune1 to prune99";
+        break;
+    default: return "unknown pruning";
+    }
+    if (f.split > 1 || (!f.split && f.outlier_bp != 0)) return "bad outlier split";
+    if (f.split && f.outlier_bp > FORMAT_OUTLIER_MAX_BP) return "outliers are out0% to out10%";
+    if (f.split && base_is_float(base))
+        return "+out needs a quantized base: f32, f16 and bf16 have no grid to split outliers from";
+    return NULL;
+}
+
 bool format_is_supported(Format f) {
-    if (f.pad != 0) return false;
+    if (f.pad != 0 || f.pad2 != 0) return false;
+    return base_is_supported(format_base(f)) && modifier_problem(f) == NULL;
+}
+
+static bool base_is_supported(Format f) {
     if (f.kind == FORMAT_GGML) {
         const TypeTraits *t = type_traits(f.type);
         return t && t->from_float && t->to_float && ggml_is_weight_type(f.type) && f.bits == 0 &&
@@ -89,7 +174,44 @@ static const char *gran_word(Format f, char *buf, size_t size) {
     }
 }
 
+/* "1", "0.5", "0.25": basis points as a percentage without trailing zeros. */
+static void percent_text(unsigned bp, char *buf, size_t size) {
+    if (bp % 100 == 0) snprintf(buf, size, "%u", bp / 100);
+    else if (bp % 10 == 0) snprintf(buf, size, "%u.%u", bp / 100, bp / 10 % 10);
+    else snprintf(buf, size, "%u.%02u", bp / 100, bp % 100);
+}
+
+/* The modifiers, in canonical order, as "+gptq+prune50+out1%" or as a label
+ * ", GPTQ, 50% pruned, 1% outliers in FP16". */
+static void modifier_text(Format f, bool label, char *buf, size_t size) {
+    char pct[16];
+    size_t o = 0;
+    buf[0] = '\0';
+#define ADD(...) do { if (o < size) { int n_ = snprintf(buf + o, size - o, __VA_ARGS__); if (n_ > 0) o += (size_t)n_; } } while (0)
+    if (f.method == METHOD_GPTQ) ADD("%s", label ? ", GPTQ" : "+gptq");
+    if (f.prune == PRUNE_UNSTRUCTURED) {
+        if (label) ADD(", %u%% pruned", (unsigned)f.prune_pct);
+        else ADD("+prune%u", (unsigned)f.prune_pct);
+    } else if (f.prune == PRUNE_2_4) {
+        ADD("%s", label ? ", 2:4 pruned" : "+2:4");
+    }
+    if (f.split) {
+        percent_text(f.outlier_bp, pct, sizeof pct);
+        if (label) ADD(", %s%% outliers in FP16", pct);
+        else ADD("+out%s%%", pct);
+    }
+#undef ADD
+}
+
+/* Appends a modifier text to buf (cut at size, never overrun). */
+static char *append(char *buf, size_t size, const char *tail) {
+    size_t n = strlen(buf);
+    if (n + 1 < size) snprintf(buf + n, size - n, "%s", tail);
+    return buf;
+}
+
 char *format_name(Format f, char *buf, size_t size) {
+    if (size == 0) return buf;
     if (f.kind == FORMAT_GGML) {
         snprintf(buf, size, "%s", type_name(f.type));
     } else {
@@ -97,10 +219,22 @@ char *format_name(Format f, char *buf, size_t size) {
         snprintf(buf, size, "int%u-%s-%s", (unsigned)f.bits, gran_word(f, g, sizeof g),
                  f.asym ? "asym" : "sym");
     }
-    return buf;
+    char mods[FORMAT_NAME_MAX];
+    modifier_text(f, false, mods, sizeof mods);
+    return append(buf, size, mods);
 }
 
+static char *base_label(Format f, char *buf, size_t size);
+
 char *format_label(Format f, char *buf, size_t size) {
+    if (size == 0) return buf;
+    base_label(f, buf, size);
+    char mods[FORMAT_NAME_MAX];
+    modifier_text(f, true, mods, sizeof mods);
+    return append(buf, size, mods);
+}
+
+static char *base_label(Format f, char *buf, size_t size) {
     if (f.kind == FORMAT_GGML) {
         switch (f.type) {
         case GGML_TYPE_F32: snprintf(buf, size, "FP32"); break;
@@ -207,11 +341,86 @@ static Status parse_teach(const char *lower, const char *text, Format *f, Error 
     return ST_OK;
 }
 
+/* "1", "0.5", "0.25" (at most two decimals) as basis points; -1 if not one. */
+static int parse_percent_bp(const char *s) {
+    int whole = 0, frac = 0, digits = 0, frac_digits = 0;
+    for (; *s >= '0' && *s <= '9'; s++, digits++) {
+        if (whole > 1000) return -1;
+        whole = whole * 10 + (*s - '0');
+    }
+    if (*s == '.') {
+        for (s++; *s >= '0' && *s <= '9'; s++, frac_digits++) {
+            if (frac_digits == 2) return -1;
+            frac = frac * 10 + (*s - '0');
+        }
+        if (frac_digits == 0) return -1;
+    }
+    if (*s == '%') s++;
+    if (*s || digits == 0) return -1;
+    if (frac_digits == 1) frac *= 10;
+    return whole * 100 + frac;
+}
+
+/* One '+' modifier (lower case) into *f; a reason on failure. */
+static const char *parse_modifier(const char *m, Format *f) {
+    if (strcmp(m, "gptq") == 0) {
+        if (f->method != METHOD_RTN) return "+gptq given twice";
+        f->method = METHOD_GPTQ;
+    } else if (strcmp(m, "2:4") == 0) {
+        if (f->prune != PRUNE_NONE) return "two kinds of pruning";
+        f->prune = PRUNE_2_4;
+    } else if (strncmp(m, "prune", 5) == 0) {
+        if (f->prune != PRUNE_NONE) return "two kinds of pruning";
+        const char *num = m + 5;
+        char digits[8];
+        size_t n = strlen(num);
+        if (n > 0 && num[n - 1] == '%') n--;
+        if (n == 0 || n >= sizeof digits) return "pruning is prune1 to prune99";
+        memcpy(digits, num, n);
+        digits[n] = '\0';
+        int p = parse_small_uint(digits);
+        if (p < 1 || p > 99) return "pruning is prune1 to prune99";
+        f->prune = PRUNE_UNSTRUCTURED;
+        f->prune_pct = (uint8_t)p;
+    } else if (strncmp(m, "out", 3) == 0) {
+        if (f->split) return "two outlier splits";
+        int bp = parse_percent_bp(m + 3);
+        if (bp < 0 || bp > FORMAT_OUTLIER_MAX_BP) return "outliers are out0% to out10% (at most two decimals)";
+        f->split = 1;
+        f->outlier_bp = (uint16_t)bp;
+    } else {
+        return "modifiers are +gptq, +pruneP, +2:4 and +outK%";
+    }
+    return NULL;
+}
+
+static Status parse_base(const char *lower, const char *text, Format *f, Error *err);
+
 Status format_parse(const char *text, Format *f, Error *err) {
     char lower[64];
     size_t len = strlen(text);
     if (len == 0 || len >= sizeof lower) return parse_error(err, text, NULL);
     for (size_t i = 0; i <= len; i++) lower[i] = (char)tolower((unsigned char)text[i]);
+    char *plus = strchr(lower, '+');
+    if (plus) *plus = '\0';
+    Format g;
+    Status st = parse_base(lower, text, &g, err);
+    if (st != ST_OK) return st;
+    while (plus) {
+        char *m = plus + 1;
+        plus = strchr(m, '+');
+        if (plus) *plus = '\0';
+        if (!*m) return parse_error(err, text, "empty modifier after '+'");
+        const char *why = parse_modifier(m, &g);
+        if (why) return parse_error(err, text, why);
+    }
+    const char *why = modifier_problem(g);
+    if (why) return parse_error(err, text, why);
+    *f = g;
+    return ST_OK;
+}
+
+static Status parse_base(const char *lower, const char *text, Format *f, Error *err) {
 
     static const struct {
         const char *alias;
@@ -268,8 +477,48 @@ static double teach_groups(Format f, int64_t rows, int64_t cols) {
     }
 }
 
+static double dense_bytes(Format f, int64_t rows, int64_t cols);
+
 double format_tensor_bytes(Format f, int64_t rows, int64_t cols) {
     if (rows <= 0 || cols <= 0) return 0.0;
+    return dense_bytes(format_base(f), rows, cols) +
+           (double)FORMAT_OUTLIER_BYTES * (double)format_outlier_count(f, rows, cols);
+}
+
+int64_t format_outlier_count(Format f, int64_t rows, int64_t cols) {
+    if (!f.split || rows <= 0 || cols <= 0) return 0;
+    /* n * bp / 10000 without overflow for any n below 2^63 / 10000 per factor */
+    const int64_t n = rows * cols;
+    const int64_t k = n / 10000 * f.outlier_bp + n % 10000 * f.outlier_bp / 10000;
+    const int64_t left = n - format_prune_count(f, rows, cols); /* outliers come from the survivors */
+    return k < left ? k : left;
+}
+
+int64_t format_prune_count(Format f, int64_t rows, int64_t cols) {
+    if (rows <= 0 || cols <= 0) return 0;
+    if (f.prune == PRUNE_UNSTRUCTURED) {
+        const int64_t n = rows * cols;
+        return n / 100 * f.prune_pct + n % 100 * f.prune_pct / 100;
+    }
+    if (f.prune == PRUNE_2_4) {
+        const int64_t tail = cols % 4;
+        return rows * ((cols / 4) * 2 + (tail > 2 ? tail - 2 : 0));
+    }
+    return 0;
+}
+
+double format_sparse_bytes(Format f, int64_t rows, int64_t cols) {
+    if (rows <= 0 || cols <= 0) return 0.0;
+    if (f.prune == PRUNE_NONE) return format_tensor_bytes(f, rows, cols);
+    const double n = (double)rows * (double)cols;
+    const double kept = n - (double)format_prune_count(f, rows, cols);
+    const double value_bits = kept * format_bits_per_weight(format_base(f), rows, cols);
+    const double index_bits = f.prune == PRUNE_2_4 ? 2.0 * kept : n;
+    return ceil((value_bits + index_bits) / 8.0) +
+           (double)FORMAT_OUTLIER_BYTES * (double)format_outlier_count(f, rows, cols);
+}
+
+static double dense_bytes(Format f, int64_t rows, int64_t cols) {
     if (f.kind == FORMAT_GGML) {
         const TypeTraits *t = type_traits(f.type);
         if (!t) return 0.0;
@@ -290,7 +539,7 @@ double format_bits_per_weight(Format f, int64_t rows, int64_t cols) {
 }
 
 bool format_fits_gguf(Format f, int64_t cols) {
-    if (f.kind != FORMAT_GGML || cols <= 0) return false;
+    if (f.kind != FORMAT_GGML || cols <= 0 || f.split) return false;
     const TypeTraits *t = type_traits(f.type);
     return t && cols % t->block_size == 0;
 }

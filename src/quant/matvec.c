@@ -32,6 +32,7 @@ size_t matvec_scratch_bytes(int64_t cols) {
 
 typedef struct MatvecJob {
     const MatView *w;
+    const float *x;      /* the activation as given (for the side list) */
     const void *vec;     /* prepared activation */
     int64_t n;           /* values per row as the kernel counts them (padded for blocks) */
     float *out;
@@ -49,6 +50,12 @@ static void matvec_task(void *ctx, int task, int n_tasks) {
     const uint8_t *base = w->data;
     for (int64_t r = begin; r < end; r++)
         job->out[r] = job->row_dot(base + (size_t)r * w->row_bytes, job->vec, job->n);
+    if (w->sp_row) /* outliers kept beside the blocks: their products in F32 */
+        for (int64_t r = begin; r < end; r++) {
+            float acc = 0.0f;
+            for (int64_t k = w->sp_row[r]; k < w->sp_row[r + 1]; k++) acc += w->sp_val[k] * job->x[w->sp_col[k]];
+            job->out[r] += acc;
+        }
 }
 
 /* Below this many weight values a product runs on the calling thread: waking
@@ -67,7 +74,7 @@ void matvec(Pool *pool, float *out, const MatView *w, const float *x, void *scra
     assert(row_dot && "matvec on a type without a kernel");
     const uint32_t vec_type = kernels_vec_type(w->type);
 
-    MatvecJob job = {w, x, w->cols, out, row_dot, w->rows};
+    MatvecJob job = {w, x, x, w->cols, out, row_dot, w->rows};
     if (vec_type != GGML_TYPE_F32) {
         /* Quantize x once for all rows, padded with zeros to whole blocks, the
          * way the weight rows are padded. */
@@ -111,4 +118,6 @@ void matview_row_to_float(const MatView *w, int64_t r, float *dst) {
         t->to_float(row + (size_t)(whole / t->block_size) * t->type_size, tail, t->block_size);
         memcpy(dst + whole, tail, (size_t)(w->cols - whole) * sizeof(float));
     }
+    if (w->sp_row)
+        for (int64_t k = w->sp_row[r]; k < w->sp_row[r + 1]; k++) dst[w->sp_col[k]] += w->sp_val[k];
 }

@@ -27,9 +27,15 @@ typedef struct MatView {
     int64_t cols;
     size_t row_bytes;
     const void *data;
+    /* Optional sparse side list (an outlier split, qtensor.h), added to each row's
+     * dot product in F32: row r adds sp_val[k] * x[sp_col[k]] for k in
+     * [sp_row[r], sp_row[r+1]). NULL when there is none. */
+    const int64_t *sp_row;
+    const uint32_t *sp_col;
+    const float *sp_val;
 } MatView;
 
-/* out[r] = dot(row r of w, x) for every row. x has w->cols floats (never read
+/* out[r] = dot(row r of w, x) (+ its side list's entries) for every row. x has w->cols floats (never read
  * past), out w->rows. scratch holds matvec_scratch_bytes(w->cols) bytes, any
  * alignment: x's quantized blocks go there. The result does not depend on the
  * pool: threads take whole rows. */
@@ -42,7 +48,7 @@ size_t matvec_scratch_bytes(int64_t cols);
 int matvec_supports(uint32_t type);
 
 /* Copies row `r` of w into dst as floats (embedding lookups); dst receives
- * exactly w->cols values, padded rows included. */
+ * exactly w->cols values, padded rows included, side-list entries added. */
 void matview_row_to_float(const MatView *w, int64_t r, float *dst);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "base/checked.h"
 #include "base/half.h"
+#include "quant/prune.h"
 #include "quant/types.h"
 
 /* Below this many weights the calling thread does everything. */
@@ -58,7 +59,7 @@ static inline float clampf(float x, float lo, float hi) {
  *               qmax = 2^b - 1, z = clamp(round(-lo / s16), 0, qmax)
  * s is computed in float and rounded to FP16 (s16) before z and the codes are
  * computed, so the scale used is the scale stored. */
-static void teach_params(int bits, bool asym, float mn, float mx, float *scale, int32_t *zero) {
+void qtensor_teach_params(int bits, bool asym, float mn, float mx, float *scale, int32_t *zero) {
     if (!asym) {
         const float qmax = (float)((1 << (bits - 1)) - 1);
         const float amax = fmaxf(-mn, mx);
@@ -75,20 +76,16 @@ static void teach_params(int bits, bool asym, float mn, float mx, float *scale, 
     *zero = s16 > 0.0f ? (int32_t)roundf(clampf(-lo / s16, 0.0f, qmax)) : 0;
 }
 
-/* Codes and decoded values of one group of n values.
+/* The code and decoded value of one value x.
  *   symmetric:  q = round(clamp(x / s, -qmax, qmax)),          w~ = q * s
  *   asymmetric: r = round(clamp(x / s, -z, qmax - z)), q = r + z, w~ = (q - z) * s
  * The clamp happens in float, before the conversion to an integer. A zero scale
- * (an all-zero group, or one whose scale underflows FP16; teach_params gives it
- * z = 0) gives codes 0 and values 0 without dividing by zero. */
-static void teach_code(const float *x, int64_t n, int bits, bool asym, float s, int32_t z,
-                       int16_t *codes, float *deq) {
+ * (an all-zero group, or one whose scale underflows FP16; qtensor_teach_params
+ * gives it z = 0) gives code z and value 0 without dividing by zero. */
+int16_t qtensor_teach_code(float x, int bits, bool asym, float s, int32_t z, float *deq) {
     if (s == 0.0f) {
-        for (int64_t i = 0; i < n; i++) {
-            codes[i] = (int16_t)z;
-            deq[i] = 0.0f;
-        }
-        return;
+        *deq = 0.0f;
+        return (int16_t)z;
     }
     float lo, hi;
     if (asym) {
@@ -98,11 +95,15 @@ static void teach_code(const float *x, int64_t n, int bits, bool asym, float s, 
         hi = (float)((1 << (bits - 1)) - 1);
         lo = -hi;
     }
-    for (int64_t i = 0; i < n; i++) {
-        const float r = roundf(clampf(x[i] / s, lo, hi));
-        codes[i] = (int16_t)((int32_t)r + z);
-        deq[i] = r * s;
-    }
+    const float r = roundf(clampf(x / s, lo, hi));
+    *deq = r * s;
+    return (int16_t)((int32_t)r + z);
+}
+
+/* Codes and decoded values of one group of n values. */
+static void teach_code(const float *x, int64_t n, int bits, bool asym, float s, int32_t z,
+                       int16_t *codes, float *deq) {
+    for (int64_t i = 0; i < n; i++) codes[i] = qtensor_teach_code(x[i], bits, asym, s, z, &deq[i]);
 }
 
 static void range_of(const float *x, int64_t n, float *mn, float *mx) {
@@ -207,7 +208,7 @@ static void task_teach(void *ctx, int task, int n_tasks) {
             float mn, mx;
             int32_t z;
             range_of(x + c0, len, &mn, &mx);
-            teach_params(f.bits, f.asym, mn, mx, &q->scales[g], &z);
+            qtensor_teach_params(f.bits, f.asym, mn, mx, &q->scales[g], &z);
             if (q->zeros) q->zeros[g] = z;
             teach_code(x + c0, len, f.bits, f.asym, q->scales[g], z, codes + c0, deq + c0);
         }
@@ -245,65 +246,101 @@ static void *alloc_array(size_t count, size_t size, bool *ok) {
     return p;
 }
 
-Status qtensor_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, Format f,
-                        Pool *pool, Error *err) {
+Status qtensor_alloc(QTensor *q, int64_t rows, int64_t cols, Format f, Error *err) {
     memset(q, 0, sizeof *q);
-    char name[32];
-    if (!format_is_supported(f))
-        return error_set(err, ST_UNSUPPORTED,
-                         "format '%s' cannot be produced here (try f32, f16, bf16, q8_0, q4_0, "
-                         "q4_1, q5_0, q5_1 or an int2..int8 teaching format)",
-                         format_name(f, name, sizeof name));
-    if (rows <= 0 || cols <= 0)
-        return error_set(err, ST_USAGE, "cannot quantize an empty %lld x %lld tensor",
-                         (long long)rows, (long long)cols);
+    char name[FORMAT_NAME_MAX];
     const int64_t padded = format_padded_cols(f, cols);
     size_t n_sz, pad_sz;
-    if (!checked_mul_size((size_t)rows, (size_t)cols, &n_sz) ||
+    if (rows <= 0 || cols <= 0 || !checked_mul_size((size_t)rows, (size_t)cols, &n_sz) ||
         !checked_mul_size((size_t)rows, (size_t)padded, &pad_sz) || n_sz > (size_t)INT64_MAX / 8)
         return error_set(err, ST_LIMIT, "a %lld x %lld tensor is too large", (long long)rows,
                          (long long)cols);
-    const int64_t n = (int64_t)n_sz;
-
-    Status st = refuse_non_finite(w, n, cols, pool, err);
-    if (st != ST_OK) return st;
-
     q->fmt = f;
     q->rows = rows;
     q->cols = cols;
     q->cols_padded = padded;
     q->bytes = format_tensor_bytes(f, rows, cols);
-
     bool ok = true;
-    const int n_tasks = task_count(pool, n, rows);
-    Job job = {.q = q, .w = w, .n = n};
     q->dequant = alloc_array(n_sz, sizeof(float), &ok);
-
     if (f.kind == FORMAT_GGML) {
-        job.traits = type_traits(f.type);
         q->row_bytes = type_row_size(f.type, padded);
         q->blocks = alloc_array((size_t)rows, q->row_bytes, &ok);
-        job.scratch = alloc_array((size_t)n_tasks, (size_t)padded * sizeof(float), &ok);
-        if (!ok) goto nomem;
+    } else {
+        if (f.gran == GRAN_TENSOR) {
+            q->group_size = (int64_t)n_sz;
+            q->n_groups = 1;
+        } else if (f.gran == GRAN_ROW) {
+            q->group_size = cols;
+            q->n_groups = rows;
+        } else {
+            q->group_size = f.block;
+            q->n_groups = rows * ((cols + f.block - 1) / f.block);
+        }
+        q->codes = alloc_array(n_sz, sizeof(int16_t), &ok);
+        q->scales = alloc_array((size_t)q->n_groups, sizeof(float), &ok);
+        if (f.asym) q->zeros = alloc_array((size_t)q->n_groups, sizeof(int32_t), &ok);
+    }
+    if (ok) return ST_OK;
+    qtensor_free(q);
+    return error_set(err, ST_NOMEM, "out of memory quantizing a %lld x %lld tensor to %s",
+                     (long long)rows, (long long)cols, format_name(f, name, sizeof name));
+}
+
+Status qtensor_attach_outliers(QTensor *q, const uint8_t *mask, const float *values, Error *err) {
+    const int64_t n = q->rows * q->cols;
+    if ((uint64_t)n > UINT32_MAX)
+        return error_set(err, ST_LIMIT, "a tensor of %lld weights is too large for an outlier list with "
+                         "4-byte indices", (long long)n);
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++) count += mask[i] == MASK_OUTLIER;
+    bool ok = true;
+    q->sp_row = alloc_array((size_t)q->rows + 1, sizeof(int64_t), &ok);
+    q->sp_col = alloc_array((size_t)count, sizeof(uint32_t), &ok);
+    q->sp_val = alloc_array((size_t)count, sizeof(float), &ok);
+    if (!ok) {
+        free(q->sp_row);
+        free(q->sp_col);
+        free(q->sp_val);
+        q->sp_row = NULL;
+        q->sp_col = NULL;
+        q->sp_val = NULL;
+        return error_set(err, ST_NOMEM, "out of memory for %lld outliers", (long long)count);
+    }
+    int64_t k = 0;
+    for (int64_t r = 0; r < q->rows; r++) {
+        q->sp_row[r] = k;
+        for (int64_t c = 0; c < q->cols; c++) {
+            const int64_t i = r * q->cols + c;
+            if (mask[i] != MASK_OUTLIER) continue;
+            const float v = half_to_f32(half_from_f32(values[i]));
+            q->sp_col[k] = (uint32_t)c;
+            q->sp_val[k] = v;
+            q->dequant[i] += v; /* the dense part decodes to 0 here */
+            k++;
+        }
+    }
+    q->sp_row[q->rows] = k;
+    q->n_outliers = k;
+    return ST_OK;
+}
+
+/* Round-to-nearest of the dense part: w (already pruned and with its outliers
+ * set to 0) into the base of q->fmt; q allocated by qtensor_alloc. */
+static Status quantize_dense(QTensor *q, const float *w, Pool *pool, Error *err) {
+    const Format f = q->fmt;
+    const int64_t n = q->rows * q->cols;
+    const int n_tasks = task_count(pool, n, q->rows);
+    Job job = {.q = q, .w = w, .n = n};
+    if (f.kind == FORMAT_GGML) {
+        bool ok = true;
+        job.traits = type_traits(f.type);
+        job.scratch = alloc_array((size_t)n_tasks, (size_t)q->cols_padded * sizeof(float), &ok);
+        if (!ok) return error_set(err, ST_NOMEM, "out of memory quantizing a %lld x %lld tensor",
+                                  (long long)q->rows, (long long)q->cols);
         run(pool, task_ggml, &job, n_tasks);
         free(job.scratch);
         return ST_OK;
     }
-
-    if (f.gran == GRAN_TENSOR) {
-        q->group_size = n;
-        q->n_groups = 1;
-    } else if (f.gran == GRAN_ROW) {
-        q->group_size = cols;
-        q->n_groups = rows;
-    } else {
-        q->group_size = f.block;
-        q->n_groups = rows * ((cols + f.block - 1) / f.block);
-    }
-    q->codes = alloc_array(n_sz, sizeof(int16_t), &ok);
-    q->scales = alloc_array((size_t)q->n_groups, sizeof(float), &ok);
-    if (f.asym) q->zeros = alloc_array((size_t)q->n_groups, sizeof(int32_t), &ok);
-    if (!ok) goto nomem;
     if (f.gran == GRAN_TENSOR) {
         /* one range for the whole tensor, then every row against it */
         float lo[64], hi[64];
@@ -318,17 +355,57 @@ Status qtensor_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, 
             mx = fmaxf(mx, hi[t]);
         }
         int32_t z;
-        teach_params(f.bits, f.asym, mn, mx, &q->scales[0], &z);
+        qtensor_teach_params(f.bits, f.asym, mn, mx, &q->scales[0], &z);
         if (q->zeros) q->zeros[0] = z;
     }
     run(pool, task_teach, &job, n_tasks);
     return ST_OK;
+}
 
-nomem:
-    free(job.scratch);
-    qtensor_free(q);
-    return error_set(err, ST_NOMEM, "out of memory quantizing a %lld x %lld tensor to %s",
-                     (long long)rows, (long long)cols, format_name(f, name, sizeof name));
+Status qtensor_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, Format f,
+                        Pool *pool, Error *err) {
+    memset(q, 0, sizeof *q);
+    char name[FORMAT_NAME_MAX];
+    if (!format_is_supported(f))
+        return error_set(err, ST_UNSUPPORTED,
+                         "format '%s' cannot be produced here (try f32, f16, bf16, q8_0, q4_0, "
+                         "q4_1, q5_0, q5_1 or an int2..int8 teaching format)",
+                         format_name(f, name, sizeof name));
+    if (f.method == METHOD_GPTQ)
+        return error_set(err, ST_UNSUPPORTED,
+                         "'%s' is chosen by GPTQ from calibration activations: calibrate first",
+                         format_name(f, name, sizeof name));
+    if (rows <= 0 || cols <= 0)
+        return error_set(err, ST_USAGE, "cannot quantize an empty %lld x %lld tensor",
+                         (long long)rows, (long long)cols);
+    size_t n_sz;
+    if (!checked_mul_size((size_t)rows, (size_t)cols, &n_sz) || n_sz > (size_t)INT64_MAX / 8)
+        return error_set(err, ST_LIMIT, "a %lld x %lld tensor is too large", (long long)rows,
+                         (long long)cols);
+    Status st = refuse_non_finite(w, (int64_t)n_sz, cols, pool, err);
+    if (st != ST_OK) return st;
+
+    /* pruning and outliers: the dense quantizer sees 0 at every weight taken out */
+    uint8_t *mask = NULL;
+    float *dense = NULL;
+    if ((st = prune_mask_build(w, rows, cols, f, &mask, err)) != ST_OK) return st;
+    if (mask) {
+        bool ok = true;
+        dense = alloc_array(n_sz, sizeof(float), &ok);
+        if (!ok) {
+            free(mask);
+            return error_set(err, ST_NOMEM, "out of memory quantizing a %lld x %lld tensor",
+                             (long long)rows, (long long)cols);
+        }
+        for (size_t i = 0; i < n_sz; i++) dense[i] = mask[i] == MASK_KEEP ? w[i] : 0.0f;
+    }
+    if ((st = qtensor_alloc(q, rows, cols, f, err)) == ST_OK &&
+        (st = quantize_dense(q, dense ? dense : w, pool, err)) == ST_OK && f.split)
+        st = qtensor_attach_outliers(q, mask, w, err);
+    if (st != ST_OK) qtensor_free(q);
+    free(dense);
+    free(mask);
+    return st;
 }
 
 void qtensor_free(QTensor *q) {
@@ -338,6 +415,9 @@ void qtensor_free(QTensor *q) {
     free(q->scales);
     free(q->zeros);
     free(q->dequant);
+    free(q->sp_row);
+    free(q->sp_col);
+    free(q->sp_val);
     memset(q, 0, sizeof *q);
 }
 
@@ -351,11 +431,19 @@ MatView qtensor_view(const QTensor *q) {
     MatView v;
     v.rows = q->rows;
     v.cols = q->cols;
+    v.sp_row = NULL;
+    v.sp_col = NULL;
+    v.sp_val = NULL;
     if (qtensor_runs_natively(q)) {
         v.type = q->fmt.type;
         v.row_bytes = q->row_bytes;
         v.data = q->blocks;
-    } else {
+        if (q->sp_row) { /* the outliers, added to the dense product */
+            v.sp_row = q->sp_row;
+            v.sp_col = q->sp_col;
+            v.sp_val = q->sp_val;
+        }
+    } else { /* dequant already holds the outliers */
         v.type = GGML_TYPE_F32;
         v.row_bytes = (size_t)q->cols * sizeof(float);
         v.data = q->dequant;

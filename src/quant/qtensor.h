@@ -13,6 +13,7 @@
 #ifndef QL_QUANT_QTENSOR_H
 #define QL_QUANT_QTENSOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,11 +46,24 @@ typedef struct QTensor {
     int32_t *zeros;       /* (n_groups) zero points; NULL when symmetric */
 
     float *dequant;       /* (rows, cols) the values the stored form decodes to (the
-                             padding of a short last block is dropped) */
+                             padding of a short last block is dropped); with an
+                             outlier split, the dense decode plus the outliers */
+
+    /* Outlier split (fmt.split): the weights kept beside the dense part in FP16,
+     * by row: row r's are sp_col[k], sp_val[k] for k in [sp_row[r], sp_row[r+1]).
+     * The dense part (blocks or codes) holds 0 at their positions. NULL / 0
+     * without a split. In a file they would take FORMAT_OUTLIER_BYTES each; here
+     * the row index costs (rows + 1) * 8 bytes more, not counted in `bytes`. */
+    int64_t n_outliers;
+    int64_t *sp_row;      /* (rows + 1) */
+    uint32_t *sp_col;     /* (n_outliers) */
+    float *sp_val;        /* (n_outliers) the FP16 value as stored, widened */
 } QTensor;
 
-/* Quantizes w (rows x cols floats, row-major) into format f; *q owns what it
- * allocates until qtensor_free. Refuses non-finite weights (ST_FORMAT, naming the
+/* Quantizes w (rows x cols floats, row-major) into format f by round-to-nearest,
+ * with f's pruning and outlier split (format.h) applied first; *q owns what it
+ * allocates until qtensor_free. GPTQ formats need calibration data: they are
+ * gptq_quantize()'s (ST_UNSUPPORTED here, "calibrate first"). Refuses non-finite weights (ST_FORMAT, naming the
  * first bad index, its row and column), unsupported formats (ST_UNSUPPORTED), an
  * empty shape (ST_USAGE), an impossible size (ST_LIMIT) and reports ST_NOMEM.
  * `pool` may be NULL; it is used when rows * cols >= 65536.
@@ -65,9 +79,31 @@ Status qtensor_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, 
                         Pool *pool, Error *err);
 void qtensor_free(QTensor *q);
 
+/* ---- building blocks shared with gptq.c, so both quantizers store the same way */
+
+/* Sets q's shape fields and bytes for format f and allocates what f stores
+ * (blocks for GGML formats; codes, scales and zero points for teaching ones; and
+ * dequant), uninitialised. n_groups and group_size are set. The outlier side
+ * list is left empty (qtensor_attach_outliers). ST_LIMIT / ST_NOMEM; on error *q
+ * is empty. */
+Status qtensor_alloc(QTensor *q, int64_t rows, int64_t cols, Format f, Error *err);
+
+/* Builds the side list from mask (prune.h, rows * cols entries): every
+ * MASK_OUTLIER weight i keeps fp16(values[i]), which is added to dequant[i]
+ * (the dense part must hold 0 there). ST_LIMIT when the tensor has 2^32 or more
+ * weights (the index is 4 bytes), ST_NOMEM. */
+Status qtensor_attach_outliers(QTensor *q, const uint8_t *mask, const float *values, Error *err);
+
+/* The teaching formats' arithmetic (format.h): the FP16 scale and the zero point
+ * of a group whose values span [mn, mx], and the code of one value x in a group
+ * (returned; *deq gets its decoded value). Codes are clamped to the format's
+ * range, so any finite x gives a valid code. */
+void qtensor_teach_params(int bits, bool asym, float mn, float mx, float *scale, int32_t *zero);
+int16_t qtensor_teach_code(float x, int bits, bool asym, float s, int32_t z, float *deq);
+
 /* How the forward pass runs this tensor. GGML formats with a kernel run natively
- * (their blocks, padded rows); other formats run from `dequant` as F32 — see
- * qtensor_runs_natively(). */
+ * (their blocks, padded rows, plus the outlier side list added in F32); other
+ * formats run from `dequant` as F32 — see qtensor_runs_natively(). */
 MatView qtensor_view(const QTensor *q);
 
 /* True when qtensor_view() uses the stored format itself, so speed figures mean

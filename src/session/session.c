@@ -1,14 +1,18 @@
 /* session.c — see session.h. */
 #include "session/session.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/datadir.h"
 #include "base/file.h"
+#include "model/calib.h"
 #include "model/export.h"
 #include "model/generate.h"
+#include "model/inject.h"
+#include "quant/gptq.h"
 #include "quant/types.h"
 
 /* Tensors at most this big get their statistics on the interface thread: a few
@@ -18,12 +22,21 @@ enum { SESSION_SYNC_STATS_MAX = 1 << 18 };
 enum { SESSION_SENS_TOKENS = 2048 };
 
 #define EVAL_TEXT "assets/eval.txt"
+#define CALIB_TEXT "assets/calib.txt"
+/* Calibration statistics the session may hold (H matrices, twice: totals and one
+ * chunk's partial sums while running). */
+#define SESSION_CALIB_MAX_BYTES (1024.0 * 1024.0 * 1024.0)
 
 /* ------------------------------------------------------------ lifetime */
 
 static void free_history(Format **stack, int *n) {
     for (int i = 0; i < *n; i++) free(stack[i]);
     *n = 0;
+}
+
+static void reset_methods(Session *s) {
+    free(s->methods.per_tensor);
+    memset(&s->methods, 0, sizeof s->methods);
 }
 
 static void reset_measurements(Session *s) {
@@ -33,6 +46,7 @@ static void reset_measurements(Session *s) {
     free(s->sens.items);
     memset(&s->sens, 0, sizeof s->sens);
     s->n_frontier = 0;
+    reset_methods(s);
 }
 
 /* Everything that belongs to the model: dropped before switching models. */
@@ -47,6 +61,10 @@ static void release_model(Session *s) {
     free_history(s->redo, &s->n_redo);
     evalset_free(&s->eval_set);
     s->eval_set_ready = false;
+    calib_free(&s->acts);
+    s->acts_valid = false;
+    weight_edits_free(&s->edits); /* the model goes: nothing to restore */
+    memset(&s->calib, 0, sizeof s->calib);
     free(s->stats);
     s->stats = NULL;
     plan_free(&s->plan);
@@ -79,6 +97,7 @@ Status session_open(Session **out, const char *model_path, const char *tokenizer
     Session *s = calloc(1, sizeof *s);
     if (!s) return error_set(err, ST_NOMEM, "out of memory");
     s->threads = threads > 0 ? threads : pool_cpu_count();
+    s->ui_tensor = -1;
     Model *m = NULL;
     Status st = model_open(&m, model_path, tokenizer_path, err);
     if (st == ST_OK) st = attach_model(s, m, model_path, err);
@@ -91,6 +110,7 @@ Status session_open(Session **out, const char *model_path, const char *tokenizer
         return st;
     }
     datadir_find(EVAL_TEXT, s->eval_path, sizeof s->eval_path);
+    datadir_find(CALIB_TEXT, s->calib_path, sizeof s->calib_path);
     *out = s;
     return ST_OK;
 }
@@ -120,8 +140,8 @@ Status session_switch_model(Session *s, const char *path, const char *tokenizer_
 uint64_t session_plan_hash(const Plan *p) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a over the format keys */
     for (int i = 0; i < p->n_tensors; i++) {
-        uint32_t k = format_key(p->fmt[i]);
-        for (int b = 0; b < 4; b++) {
+        uint64_t k = format_key(p->fmt[i]);
+        for (int b = 0; b < 8; b++) {
             h ^= (k >> (8 * b)) & 0xff;
             h *= 1099511628211ull;
         }
@@ -731,4 +751,393 @@ int session_poll(Session *s) {
 bool session_job_progress(Session *s, SessionJobKind kind, double *progress, char *label,
                           size_t label_size) {
     return worker_busy(s->worker, kind, progress, label, label_size);
+}
+
+/* ================================================ beyond rounding */
+
+/* Progress of a part of a job mapped into [lo, hi) of the whole. */
+typedef struct SubProgress {
+    const Progress *outer;
+    double lo, hi;
+} SubProgress;
+
+static void sub_report(void *ctx, double done, const char *stage) {
+    const SubProgress *p = ctx;
+    progress_update(p->outer, p->lo + (p->hi - p->lo) * done, stage);
+}
+
+static Progress sub_progress(SubProgress *sp, const Progress *outer, double lo, double hi) {
+    sp->outer = outer;
+    sp->lo = lo;
+    sp->hi = hi;
+    return (Progress){sub_report, sp, outer ? outer->cancel : NULL};
+}
+
+/* Stops every background job and waits for the worker: they may read weights
+ * or cached copies that are about to change. Their completions (ST_CANCELLED)
+ * are taken in by the next session_poll. */
+static void stop_jobs(Session *s) {
+    worker_cancel_all(s->worker);
+    worker_wait_idle(s->worker);
+}
+
+static bool plan_has_gptq(const Session *s) {
+    for (int i = 0; i < s->model->n_tensors; i++)
+        if (plan_is_quantizable(&s->model->tensors[i]) && s->plan.fmt[i].method == METHOD_GPTQ) return true;
+    return false;
+}
+
+/* After the copies a plan's GPTQ tensors come from changed. */
+static void gptq_copies_changed(Session *s) {
+    for (int i = 0; i < s->model->n_tensors; i++)
+        if (s->plan.fmt[i].method == METHOD_GPTQ) s->stats[i].valid = false;
+    if (plan_has_gptq(s)) {
+        s->quality.valid = false;
+        memset(&s->compare, 0, sizeof s->compare);
+    }
+    reset_methods(s);
+}
+
+/* ---- calibration */
+
+typedef struct CalibJob {
+    Session *s;
+    bool *want;     /* NULL: every matrix */
+    char path[1024];
+    Calibration cal;
+} CalibJob;
+
+static void calib_job_free(CalibJob *j) {
+    if (!j) return;
+    calib_free(&j->cal);
+    free(j->want);
+    free(j);
+}
+
+static Status calib_job_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    CalibJob *j = ctx;
+    char *text = NULL;
+    size_t len = 0;
+    EvalSet set = {0};
+    const char *name = file_basename(j->path);
+    CalibOptions opt = {j->want, SESSION_CALIB_MAX_BYTES};
+    Status st = file_read_all(j->path, 256u << 20, &text, &len, err);
+    if (st == ST_OK) st = evalset_from_text(&set, j->s->model, text, len, name, EVAL_LLAMA2C, 0, 0, err);
+    if (st == ST_OK) st = calib_run(&j->cal, j->s->model, &set, name, &opt, pool, progress, err);
+    evalset_free(&set);
+    free(text);
+    return st;
+}
+
+static void calib_job_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    CalibJob *j = ctx;
+    if (st == ST_OK) {
+        stop_jobs(s); /* they may be using copies made from the old calibration */
+        CalibState *c = &s->calib;
+        memset(c, 0, sizeof *c);
+        c->valid = true;
+        c->all_matrices = j->want == NULL;
+        c->n_tokens = j->cal.n_tokens;
+        c->n_seqs = j->cal.n_seqs;
+        c->seconds = j->cal.seconds;
+        snprintf(c->source, sizeof c->source, "%s", j->cal.source);
+        qcache_set_calibration(s->cache, &j->cal);
+        gptq_copies_changed(s);
+        snprintf(s->message, sizeof s->message, "calibrated on %s: %lld tokens%s", c->source,
+                 (long long)c->n_tokens, c->all_matrices ? "" : " (GPTQ statistics for the +gptq matrices only)");
+    } else if (st != ST_CANCELLED) {
+        snprintf(s->calib.error, sizeof s->calib.error, "%s", err->msg);
+    }
+    note_failure(s, st, err);
+    s->generation++;
+    calib_job_free(j);
+}
+
+void session_calibrate(Session *s) {
+    if (!s->calib_path[0]) {
+        snprintf(s->calib.error, sizeof s->calib.error, "the calibration text %s is missing", CALIB_TEXT);
+        snprintf(s->message, sizeof s->message, "%s", s->calib.error);
+        return;
+    }
+    CalibJob *j = calloc(1, sizeof *j);
+    if (!j) return;
+    j->s = s;
+    snprintf(j->path, sizeof j->path, "%s", s->calib_path);
+    if (2 * calib_h_bytes(s->model, NULL) > SESSION_CALIB_MAX_BYTES) { /* too big for all: the plan's +gptq ones */
+        j->want = calloc((size_t)s->model->n_tensors + 1, sizeof *j->want);
+        if (!j->want) {
+            free(j);
+            return;
+        }
+        for (int i = 0; i < s->model->n_tensors; i++) j->want[i] = s->plan.fmt[i].method == METHOD_GPTQ;
+    }
+    if (!worker_submit(s->worker, JOB_CALIB, "calibrating", calib_job_run, calib_job_done, j)) calib_job_free(j);
+}
+
+bool session_needs_calibration(const Session *s) {
+    const Calibration *cal = qcache_calibration(s->cache);
+    for (int i = 0; i < s->model->n_tensors; i++) {
+        if (!plan_is_quantizable(&s->model->tensors[i]) || s->plan.fmt[i].method != METHOD_GPTQ) continue;
+        int64_t n;
+        if (!cal || (calib_site(cal, i) && !calib_hessian(cal, i, &n))) return true;
+    }
+    return false;
+}
+
+Status session_plan_with_method(const Session *s, QuantMethod method, Plan *out, Error *err) {
+    Status st = plan_copy(out, &s->plan, err);
+    if (st != ST_OK) return st;
+    for (int i = 0; i < s->model->n_tensors; i++)
+        if (plan_is_quantizable(&s->model->tensors[i]) && format_gptq_capable(format_base(out->fmt[i])))
+            out->fmt[i] = format_with_method(out->fmt[i], method);
+    return ST_OK;
+}
+
+/* ---- RTN vs GPTQ */
+
+typedef struct MethodJob {
+    Session *s;
+    Plan rtn, gptq;
+    uint64_t hash, hash_rtn, hash_gptq;
+    MethodState out;
+    char label[64];
+} MethodJob;
+
+static void method_job_free(MethodJob *j) {
+    if (!j) return;
+    plan_free(&j->rtn);
+    plan_free(&j->gptq);
+    free(j->out.per_tensor);
+    free(j);
+}
+
+/* Weight RMSE and output error of one matrix in one plan's format. */
+static Status method_figures(const Model *m, QuantCache *c, int i, Format f, double *sse, double *oerr, double *oref,
+                             Error *err) {
+    const ModelTensor *t = &m->tensors[i];
+    const QTensor *q;
+    Status st = qcache_get(c, i, f, &q, err);
+    if (st != ST_OK) return st;
+    double e = 0;
+    for (int64_t k = 0; k < t->n_elements; k++) {
+        const double d = (double)q->dequant[k] - (double)t->f32[k];
+        e += d * d;
+    }
+    *sse = e;
+    int64_t n;
+    const double *h = calib_hessian(qcache_calibration(c), i, &n);
+    *oerr = *oref = 0;
+    if (h) gptq_output_error(h, t->f32, q->dequant, t->rows, t->cols, oerr, oref);
+    return ST_OK;
+}
+
+static Status method_job_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    MethodJob *j = ctx;
+    Session *s = j->s;
+    const Model *m = s->model;
+    SubProgress sp;
+    Progress p = sub_progress(&sp, progress, 0.0, 0.2);
+    Status st = qcache_prepare(s->cache, &j->gptq, &p, err);
+    if (st == ST_OK) st = qcache_prepare(s->cache, &j->rtn, NULL, err);
+    /* per matrix: weight error and output error on the calibration inputs */
+    double sse_r = 0, sse_g = 0, n_w = 0, oe_r = 0, oe_g = 0, oref = 0;
+    for (int i = 0; st == ST_OK && i < m->n_tensors; i++) {
+        if (!plan_is_quantizable(&m->tensors[i]) || format_equal(j->rtn.fmt[i], j->gptq.fmt[i])) continue;
+        MethodTensor *mt = &j->out.per_tensor[i];
+        double a, b, ref;
+        mt->changed = true;
+        j->out.n_changed++;
+        if ((st = method_figures(m, s->cache, i, j->rtn.fmt[i], &a, &mt->oerr_rtn, &ref, err)) != ST_OK) break;
+        if ((st = method_figures(m, s->cache, i, j->gptq.fmt[i], &b, &mt->oerr_gptq, &ref, err)) != ST_OK) break;
+        const double n = (double)m->tensors[i].n_elements;
+        mt->rmse_rtn = sqrt(a / n);
+        mt->rmse_gptq = sqrt(b / n);
+        sse_r += a;
+        sse_g += b;
+        n_w += n;
+        oe_r += mt->oerr_rtn;
+        oe_g += mt->oerr_gptq;
+        oref += ref;
+        if (ref > 0) {
+            mt->oerr_rtn /= ref;
+            mt->oerr_gptq /= ref;
+        }
+    }
+    j->out.rmse_rtn = n_w > 0 ? sqrt(sse_r / n_w) : 0;
+    j->out.rmse_gptq = n_w > 0 ? sqrt(sse_g / n_w) : 0;
+    j->out.oerr_rtn = oref > 0 ? oe_r / oref : 0;
+    j->out.oerr_gptq = oref > 0 ? oe_g / oref : 0;
+    Weights base = {0}, wr = {0}, wg = {0};
+    if (st == ST_OK) st = weights_init_f32(&base, m, err);
+    if (st == ST_OK) st = weights_init_plan(&wr, m, &j->rtn, s->cache, err);
+    if (st == ST_OK) st = weights_init_plan(&wg, m, &j->gptq, s->cache, err);
+    if (st == ST_OK) {
+        p = sub_progress(&sp, progress, 0.2, 0.6);
+        st = eval_quality(&base, &wr, &s->eval_set, pool, &p, &j->out.rtn, err);
+    }
+    if (st == ST_OK) {
+        p = sub_progress(&sp, progress, 0.6, 1.0);
+        st = eval_quality(&base, &wg, &s->eval_set, pool, &p, &j->out.gptq, err);
+    }
+    weights_free(&wg);
+    weights_free(&wr);
+    weights_free(&base);
+    return st;
+}
+
+static void frontier_add(Session *s, const Plan *p, uint64_t hash, const QualityResult *q, const char *label) {
+    MeasureJob tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.s = s;
+    tmp.plan = *p;
+    tmp.hash = hash;
+    tmp.quality = *q;
+    add_frontier(s, &tmp);
+    for (int k = 0; k < s->n_frontier; k++)
+        if (s->frontier[k].plan_hash == hash) snprintf(s->frontier[k].label, sizeof s->frontier[k].label, "%s", label);
+}
+
+static void method_job_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    MethodJob *j = ctx;
+    if (st == ST_OK) {
+        reset_methods(s);
+        s->methods = j->out;
+        s->methods.valid = true;
+        s->methods.plan_hash = j->hash;
+        j->out.per_tensor = NULL;
+        char label[96];
+        snprintf(label, sizeof label, "%.50s, RTN", j->label);
+        frontier_add(s, &j->rtn, j->hash_rtn, &s->methods.rtn, label);
+        snprintf(label, sizeof label, "%.50s, GPTQ", j->label);
+        frontier_add(s, &j->gptq, j->hash_gptq, &s->methods.gptq, label);
+    } else if (st != ST_CANCELLED) {
+        snprintf(s->methods.error, sizeof s->methods.error, "%s", err->msg);
+    }
+    note_failure(s, st, err);
+    s->generation++;
+    method_job_free(j);
+}
+
+void session_request_method_compare(Session *s) {
+    Error err;
+    if (!qcache_calibration(s->cache)) {
+        snprintf(s->methods.error, sizeof s->methods.error, "GPTQ needs calibration activations: calibrate first");
+        snprintf(s->message, sizeof s->message, "%s", s->methods.error);
+        return;
+    }
+    if (ensure_eval_set(s, &err) != ST_OK) {
+        snprintf(s->methods.error, sizeof s->methods.error, "%s", err.msg);
+        return;
+    }
+    MethodJob *j = calloc(1, sizeof *j);
+    if (!j) return;
+    j->s = s;
+    j->hash = session_plan_hash(&s->plan);
+    snprintf(j->label, sizeof j->label, "%s", s->plan_label);
+    j->out.per_tensor = calloc((size_t)s->model->n_tensors + 1, sizeof *j->out.per_tensor);
+    if (!j->out.per_tensor || session_plan_with_method(s, METHOD_RTN, &j->rtn, &err) != ST_OK ||
+        session_plan_with_method(s, METHOD_GPTQ, &j->gptq, &err) != ST_OK) {
+        method_job_free(j);
+        return;
+    }
+    j->hash_rtn = session_plan_hash(&j->rtn);
+    j->hash_gptq = session_plan_hash(&j->gptq);
+    if (j->hash_rtn == j->hash_gptq) {
+        snprintf(s->methods.error, sizeof s->methods.error,
+                 "no matrix of this plan can take GPTQ (it needs q8_0, q4_0 or a teaching format)");
+        method_job_free(j);
+        return;
+    }
+    if (!worker_submit(s->worker, JOB_METHODS, "RTN vs GPTQ", method_job_run, method_job_done, j)) method_job_free(j);
+}
+
+/* ---- activation ranges */
+
+typedef struct ActsJob {
+    Session *s;
+    bool *want; /* all false: ranges only */
+    Calibration cal;
+} ActsJob;
+
+static Status acts_job_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
+    ActsJob *j = ctx;
+    CalibOptions opt = {j->want, 0};
+    return calib_run(&j->cal, j->s->model, &j->s->eval_set, file_basename(j->s->eval_path), &opt, pool, progress, err);
+}
+
+static void acts_job_done(void *app, void *ctx, Status st, const Error *err) {
+    Session *s = app;
+    ActsJob *j = ctx;
+    if (st == ST_OK) {
+        calib_free(&s->acts);
+        s->acts = j->cal;
+        memset(&j->cal, 0, sizeof j->cal);
+        s->acts_valid = true;
+    }
+    note_failure(s, st, err);
+    s->generation++;
+    calib_free(&j->cal);
+    free(j->want);
+    free(j);
+}
+
+void session_request_activations(Session *s) {
+    Error err;
+    if (ensure_eval_set(s, &err) != ST_OK) {
+        snprintf(s->message, sizeof s->message, "%s", err.msg);
+        return;
+    }
+    ActsJob *j = calloc(1, sizeof *j);
+    if (!j) return;
+    j->s = s;
+    j->want = calloc((size_t)s->model->n_tensors + 1, sizeof *j->want);
+    if (!j->want || !worker_submit(s->worker, JOB_ACTS, "activation ranges", acts_job_run, acts_job_done, j)) {
+        free(j->want);
+        free(j);
+    }
+}
+
+const CalibSite *session_activation_site(const Session *s, int tensor, bool from_eval) {
+    if (from_eval) return s->acts_valid ? calib_site(&s->acts, tensor) : NULL;
+    return calib_site(qcache_calibration(s->cache), tensor);
+}
+
+/* ---- injected outliers */
+
+/* What an edit of the weights makes stale. */
+static void weights_changed(Session *s, int tensor) {
+    if (tensor >= 0) s->stats[tensor].valid = false;
+    else
+        for (int i = 0; i < s->model->n_tensors; i++) s->stats[i].valid = false;
+    reset_measurements(s);
+    calib_free(&s->acts);
+    s->acts_valid = false;
+    if (s->calib.valid) s->calib.stale = true;
+    s->generation++;
+}
+
+Status session_inject_outlier(Session *s, int tensor, int64_t row, int64_t col, double factor, Error *err) {
+    stop_jobs(s);
+    Status st = model_inject_outlier(s->model, s->cache, &s->edits, tensor, row, col, factor, err);
+    if (st != ST_OK) return st;
+    weights_changed(s, tensor);
+    const ModelTensor *t = &s->model->tensors[tensor];
+    const WeightEdit *e = &s->edits.items[s->edits.n - 1];
+    snprintf(s->message, sizeof s->message, "%s[%lld, %lld]: %g -> %g (x%g); restore to undo", t->name,
+             (long long)row, (long long)col, (double)e->original, (double)e->value, factor);
+    return ST_OK;
+}
+
+void session_restore_weights(Session *s) {
+    if (s->edits.n == 0) return;
+    stop_jobs(s);
+    model_restore_weights(s->model, s->cache, &s->edits);
+    weights_changed(s, -1);
+    snprintf(s->message, sizeof s->message, "weights restored");
+}
+
+bool session_weights_edited(const Session *s) {
+    return s->edits.n > 0;
 }

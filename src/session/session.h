@@ -19,7 +19,9 @@
 
 #include "base/error.h"
 #include "base/worker.h"
+#include "model/calib.h"
 #include "model/eval.h"
+#include "model/inject.h"
 #include "model/model.h"
 #include "model/plan.h"
 #include "model/qcache.h"
@@ -31,7 +33,10 @@ typedef enum SessionJobKind {
     JOB_COMPARE,     /* side-by-side generation */
     JOB_SENS,        /* sensitivity scan */
     JOB_STATS,       /* statistics of big tensors */
-    JOB_EXPORT       /* writing a GGUF */
+    JOB_EXPORT,      /* writing a GGUF */
+    JOB_CALIB,       /* calibration for GPTQ: the FP32 model over the calibration text */
+    JOB_ACTS,        /* activation ranges on the evaluation text */
+    JOB_METHODS      /* the plan by round-to-nearest and by GPTQ, side by side */
 } SessionJobKind;
 
 enum { SESSION_UNDO_MAX = 256, SESSION_FRONTIER_MAX = 64, SESSION_COMPARE_MAX = 256,
@@ -85,6 +90,38 @@ typedef struct SensState {
     int n;
 } SensState;
 
+typedef struct CalibState {
+    bool valid;             /* the cache holds a calibration: +gptq formats can be built */
+    bool stale;             /* weights were edited (or restored) after it was taken */
+    bool all_matrices;      /* GPTQ statistics for every matrix; else only for those the
+                               plan had in +gptq formats then (the model was too big) */
+    int64_t n_tokens;
+    int n_seqs;
+    double seconds;
+    char source[256];       /* the text's file name */
+    char error[ERROR_MSG_MAX]; /* last failure */
+} CalibState;
+
+/* One matrix under round-to-nearest and under GPTQ (same base and modifiers). */
+typedef struct MethodTensor {
+    bool changed;               /* its planned base can take +gptq */
+    double rmse_rtn, rmse_gptq; /* weight RMSE (GPTQ may raise it) */
+    double oerr_rtn, oerr_gptq; /* output error on the calibration inputs, relative:
+                                   sum_r (w_r - d_r)^T H (w_r - d_r) / sum_r w_r^T H w_r
+                                   (what GPTQ lowers); 0 when the tensor has no H */
+} MethodTensor;
+
+typedef struct MethodState {
+    bool valid;
+    uint64_t plan_hash;          /* the plan it was asked for */
+    QualityResult rtn, gptq;     /* against FP32 on the evaluation text */
+    int n_changed;               /* matrices whose format could take +gptq */
+    double rmse_rtn, rmse_gptq;  /* over the changed matrices, all weights pooled */
+    double oerr_rtn, oerr_gptq;  /* sum of output errors / sum of output energies */
+    MethodTensor *per_tensor;    /* (n_tensors) */
+    char error[ERROR_MSG_MAX];
+} MethodState;
+
 typedef struct FrontierPoint {
     uint64_t plan_hash;
     double bytes, bits_per_weight;
@@ -118,8 +155,21 @@ typedef struct Session {
     FrontierPoint frontier[SESSION_FRONTIER_MAX];
     int n_frontier;
 
+    CalibState calib;        /* what the cache's calibration is (qcache_calibration) */
+    char calib_path[1024];   /* the calibration text (assets/calib.txt) */
+    MethodState methods;
+    Calibration acts;        /* activation ranges on the evaluation text (ranges only) */
+    bool acts_valid;
+    WeightEdits edits;       /* injected outliers, for session_restore_weights */
+
     char message[ERROR_MSG_MAX]; /* the last job error or note, for the status line */
     unsigned generation;     /* bumped on every change worth a redraw */
+
+    /* What the interface shows, written by tui/app.c and read by lesson checks
+     * ("open the Histogram of the output layer"), so lesson/ needs no curses.
+     * The session itself never reads them. */
+    char ui_screen[16];      /* lower-case screen name: "model", "layers", "histogram"...; "" none */
+    int ui_tensor;           /* the tensor selected on Layers/Histogram, -1 none */
 } Session;
 
 /* Opens a model into a new session with an all-F32 plan. On error *out is NULL
@@ -173,5 +223,51 @@ bool session_job_progress(Session *s, SessionJobKind kind, double *progress, cha
 /* Exports the current plan to a GGUF (in the background; the result appears in
  * s->message). */
 void session_request_export(Session *s, const char *path, Format fallback);
+
+/* ---- beyond rounding: GPTQ, outliers, activation ranges ---- */
+
+/* Runs the FP32 model over the calibration text in the background (JOB_CALIB)
+ * and hands the result to the cache, so +gptq formats can be built; s->calib
+ * says what was taken. Statistics for every matrix when they fit 1 GiB, else for
+ * the matrices the plan has in +gptq formats (s->calib.all_matrices). On arrival
+ * every running job is cancelled (they used the old calibration) and what depends
+ * on GPTQ copies is marked stale. */
+void session_calibrate(Session *s);
+
+/* True when the plan has +gptq formats the cache cannot build yet (no
+ * calibration, or one taken without statistics for one of them). */
+bool session_needs_calibration(const Session *s);
+
+/* The plan with every matrix whose base can take +gptq set to `method`, all
+ * else unchanged (RTN: the round-to-nearest twin of a GPTQ plan, and back). */
+Status session_plan_with_method(const Session *s, QuantMethod method, Plan *out, Error *err);
+
+/* Measures the current plan's round-to-nearest and GPTQ twins side by side
+ * (JOB_METHODS): KL / top-1 / perplexity against FP32 on the evaluation text,
+ * weight RMSE and output error on the calibration inputs per matrix; both go to
+ * the frontier. Needs a calibration (s->methods.error says "calibrate first"). */
+void session_request_method_compare(Session *s);
+
+/* Activation ranges on the evaluation text (JOB_ACTS: one FP32 pass, no GPTQ
+ * statistics) into s->acts. */
+void session_request_activations(Session *s);
+
+/* The input statistics tensor i reads: from the evaluation text (s->acts) when
+ * from_eval, else from the calibration. NULL when not measured or i has no input
+ * (norms, token_embd). */
+const CalibSite *session_activation_site(const Session *s, int tensor, bool from_eval);
+
+/* Multiplies weight (row, col) of tensor i by factor. Cancels and waits for the
+ * background jobs first (nothing may read the weights while they change); the
+ * tensor's quantized copies and statistics are dropped; quality, speed, compare,
+ * sensitivity and frontier figures are cleared (they describe other weights); a
+ * calibration becomes stale. Errors as model_inject_outlier (nothing changes). */
+Status session_inject_outlier(Session *s, int tensor, int64_t row, int64_t col, double factor, Error *err);
+
+/* Puts every injected weight back (bit for bit), with the same clearing. */
+void session_restore_weights(Session *s);
+
+/* True while injected weights are in place. */
+bool session_weights_edited(const Session *s);
 
 #endif

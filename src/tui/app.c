@@ -105,6 +105,10 @@ void app_switch_screen(App *a, ScreenId id) {
     if (id >= SCREEN_COUNT) return;
     if (id == SCREEN_HELP && a->screen != SCREEN_HELP) a->before_help = a->screen;
     a->screen = id;
+    /* lesson checks read what is shown from the session (lesson/ has no curses) */
+    snprintf(a->s->ui_screen, sizeof a->s->ui_screen, "%s", SCREENS[id]->title);
+    for (char *c = a->s->ui_screen; *c; c++)
+        if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
     if (SCREENS[id]->enter) SCREENS[id]->enter(a);
 }
 
@@ -113,7 +117,7 @@ int app_selected_tensor(App *a) {
 }
 
 void app_select_tensor(App *a, int tensor) {
-    if (tensor >= 0 && tensor < a->s->model->n_tensors) a->hist.tensor = tensor;
+    if (tensor >= 0 && tensor < a->s->model->n_tensors) a->hist.tensor = a->s->ui_tensor = tensor;
 }
 
 /* ------------------------------------------------------------------ popups */
@@ -396,7 +400,7 @@ static void picked(App *a, int index, const char *text) {
         return;
     }
     memset(&a->layers, 0, sizeof a->layers);
-    a->hist.tensor = a->s->model->token_embd;
+    app_select_tensor(a, a->s->model->token_embd);
     a->hist.inspect = false;
     app_set_status(a, false, "opened %s", path);
 }
@@ -517,8 +521,8 @@ static int global_action(App *a, Action act) {
     Session *s = a->s;
     char name[512];
     switch (act) {
-    case ACT_QUIT:
-        if (session_plan_dirty(s)) app_confirm(a, "The plan has changes you have not saved. Quit anyway?", quit_confirmed, 0);
+    case ACT_QUIT: /* a presenter's demo plan is not worth a question */
+        if (session_plan_dirty(s) && !a->opt.present) app_confirm(a, "The plan has changes you have not saved. Quit anyway?", quit_confirmed, 0);
         else a->quit = true;
         return UI_REDRAW;
     case ACT_QUIT_NOW: a->quit = true; return UI_QUIT;
@@ -595,8 +599,10 @@ static int global_action(App *a, Action act) {
 
 /* ------------------------------------------------------------------ frame */
 
-static Rect content_rect(void) {
-    return (Rect){2, 0, LINES - 4, COLS};
+/* The screen's area: below the tabs and summary, above the lesson panel (when
+ * a lesson is open), the status line and the function keys. */
+static Rect content_rect(App *a) {
+    return (Rect){2, 0, LINES - 4 - lessons_panel_height(a), COLS};
 }
 
 static void draw_tabs(App *a) {
@@ -698,9 +704,13 @@ static void draw_all(App *a) {
     erase();
     draw_tabs(a);
     draw_summary(a);
-    SCREENS[a->screen]->draw(a, content_rect());
+    Rect r = content_rect(a);
+    SCREENS[a->screen]->draw(a, r);
+    int panel = lessons_panel_height(a);
+    if (panel > 0) lessons_panel_draw(a, (Rect){r.y + r.h, 0, panel, COLS});
     draw_status(a);
     draw_fbar(a);
+    if (a->opt.present) lessons_present_frame(a); /* over the tabs and F-keys */
     draw_popup(a);
     refresh();
 }
@@ -745,7 +755,7 @@ static int handle_mouse(App *a) {
         }
         return UI_NONE;
     }
-    Rect r = content_rect();
+    Rect r = content_rect(a);
     if (ev.y >= r.y && ev.y < r.y + r.h && SCREENS[a->screen]->on_click)
         return SCREENS[a->screen]->on_click(a, r, ev.y - r.y, ev.x - r.x, (ev.bstate & BUTTON1_DOUBLE_CLICKED) != 0);
     return UI_NONE;
@@ -828,7 +838,7 @@ int tui_main(const TuiOptions *opt) {
     set_escdelay(25);
     timeout(50);
 
-    ThemeScheme scheme = SCHEME_DEFAULT;
+    ThemeScheme scheme = opt->present ? SCHEME_CONTRAST : SCHEME_DEFAULT; /* projectors wash colours out */
     if (opt->theme) scheme = (ThemeScheme)theme_from_name(opt->theme);
     if (opt->no_color) scheme = SCHEME_MONO;
     theme_init(scheme);
@@ -846,11 +856,16 @@ int tui_main(const TuiOptions *opt) {
     a->opt = *opt;
     a->utf8 = utf8;
     a->mouse = !opt->no_mouse;
-    a->hist.tensor = s->model->token_embd;
+    app_select_tensor(a, s->model->token_embd);
     if (a->mouse) mousemask(ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION, NULL);
     mouseinterval(0);
     if (!locale_ok) app_set_status(a, true, "the locale in LANG/LC_ALL is not installed; drawing with ASCII");
-    ScreenId first = SCREEN_MODEL;
+    ScreenId first = opt->present || opt->lesson ? SCREEN_LESSONS : SCREEN_MODEL;
+    if (opt->present) { /* the same demo every time: greedy stories, a fixed seed for sampled ones */
+        a->cmp.sampled = false;
+        a->cmp.seed = QL_PRESENT_SEED;
+    }
+    lessons_start(a); /* the lessons and the learner's progress (an invitation back, or --lesson) */
     if (opt->start_screen)
         for (int i = 0; i < SCREEN_COUNT; i++)
             if (strcasecmp(opt->start_screen, SCREENS[i]->title) == 0) first = (ScreenId)i;
@@ -866,6 +881,7 @@ int tui_main(const TuiOptions *opt) {
             dirty = true;
         }
         if (worker_any_busy(s->worker)) dirty = true; /* progress bars move */
+        if (lessons_tick(a) & UI_REDRAW) dirty = true;
         if (dirty) {
             draw_all(a);
             dirty = false;
@@ -885,6 +901,7 @@ int tui_main(const TuiOptions *opt) {
         if (flags & UI_QUIT) a->quit = true;
     }
     int sig = got_signal;
+    lessons_stop(a); /* saves progress; prints nothing */
     restore_terminal_now();
     delscreen(scr);
     session_close(s);

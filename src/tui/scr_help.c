@@ -21,7 +21,8 @@ static int collect(HelpLine *out) {
                   {SCR_LAYERS, "Layers"},
                   {SCR_HIST, "Histogram"},
                   {SCR_COMPARE, "Compare"},
-                  {SCR_QUALITY, "Quality"}};
+                  {SCR_QUALITY, "Quality"},
+                  {SCR_LESSONS, "Lessons"}};
     int n = 0;
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         out[n++] = (HelpLine){NULL, groups[g].title, true};

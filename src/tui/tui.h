@@ -19,6 +19,8 @@ typedef struct TuiOptions {
     bool no_color;              /* --no-color or NO_COLOR set */
     bool no_mouse;
     int threads;                /* 0 = one per core */
+    bool present;               /* presenter mode (--present): projector layout, a fixed seed */
+    const char *lesson;         /* the lesson to open at start (an id or its unique start), or NULL */
 } TuiOptions;
 
 /* Runs the explorer until the user quits. Returns the process exit code (0 on a

@@ -19,6 +19,9 @@ enum { UI_NONE = 0, UI_REDRAW = 1, UI_QUIT = 2, UI_HANDLED = 4 };
 
 enum { UI_MIN_COLS = 80, UI_MIN_ROWS = 24 };
 
+/* Presenter mode's seed for sampled stories: the demo does the same thing every time. */
+#define QL_PRESENT_SEED 20240601u
+
 typedef struct Rect {
     int y, x, h, w;
 } Rect;
@@ -93,6 +96,10 @@ typedef struct CompareView {
     uint64_t requested_seed;
 } CompareView;
 
+/* The Lessons screen's state (scr_lessons.c): the lessons, the learner's
+ * progress, the open lesson. */
+typedef struct LessonsUi LessonsUi;
+
 typedef struct QualityView {
     Format scan_target;
     int scroll;
@@ -114,6 +121,7 @@ struct App {
     HistView hist;
     CompareView cmp;
     QualityView qual;
+    LessonsUi *lessons;       /* NULL until the Lessons screen is first used */
     int help_scroll;
     char status[512];         /* one line at the bottom: the last note or error */
     bool status_is_error;
@@ -135,6 +143,21 @@ void app_input(App *a, const char *title, const char *initial, PopupChoose choos
 void app_message(App *a, const char *title, const char *text);
 /* The format menu for a tensor (index) or a block (-1 - layer). */
 void app_format_menu(App *a, int target);
+
+/* ---- scr_lessons.c: the open lesson, shown beside every screen ---- */
+/* Loads the lessons and the progress (once); with opt.lesson, opens it. */
+void lessons_start(App *a);
+/* Saves the progress and frees everything (at exit). */
+void lessons_stop(App *a);
+/* Once per main-loop turn: checks the open lesson's step against the session,
+ * times hints, starts measurements a step needs, saves progress. Returns
+ * UI_REDRAW when the panel or screen changed. */
+int lessons_tick(App *a);
+/* Rows the lesson panel takes below other screens (0: none). */
+int lessons_panel_height(App *a);
+void lessons_panel_draw(App *a, Rect r);
+/* Presenter mode's top and bottom lines, drawn instead of tabs and F-keys. */
+void lessons_present_frame(App *a);
 
 /* ---- draw.c ---- */
 void draw_text(int y, int x, int max_w, ThemeRole role, const char *text);

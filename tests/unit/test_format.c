@@ -283,6 +283,115 @@ static void test_format_overhead_tensor_row_block(void **state) {
     assert_near(format_bits_per_weight(format_teach(2, GRAN_BLOCK, 16, true), R, C), 3.125, 1e-12);
 }
 
+/* ------------------------------------------------------------- modifiers */
+
+static void test_format_modifier_names(void **state) {
+    (void)state;
+    char b[FORMAT_NAME_MAX];
+    Format f = format_with_method(FORMAT_INT4, METHOD_GPTQ);
+    assert_string_equal(format_name(f, b, sizeof b), "q4_0+gptq");
+    assert_string_equal(format_label(f, b, sizeof b), "INT4 (Q4_0), GPTQ");
+    f = format_with_outliers(format_with_prune(f, PRUNE_2_4, 0), 50);
+    assert_string_equal(format_name(f, b, sizeof b), "q4_0+gptq+2:4+out0.5%");
+    assert_string_equal(format_label(f, b, sizeof b), "INT4 (Q4_0), GPTQ, 2:4 pruned, 0.5% outliers in FP16");
+    f = format_with_prune(FORMAT_FP32, PRUNE_UNSTRUCTURED, 50);
+    assert_string_equal(format_name(f, b, sizeof b), "f32+prune50");
+    assert_string_equal(format_label(f, b, sizeof b), "FP32, 50% pruned");
+    f = format_with_outliers(format_teach(4, GRAN_TENSOR, 0, false), 25);
+    assert_string_equal(format_name(f, b, sizeof b), "int4-tensor-sym+out0.25%");
+    assert_string_equal(format_name(format_with_outliers(FORMAT_INT8, 0), b, sizeof b), "q8_0+out0%");
+    assert_string_equal(format_name(format_with_outliers(FORMAT_INT8, 1000), b, sizeof b), "q8_0+out10%");
+
+    /* parsing: any order, any case, '%' optional; canonical names round-trip */
+    assert_true(format_equal(parse_ok("Q4_0+OUT1%+GPTQ"), format_with_outliers(format_with_method(FORMAT_INT4, METHOD_GPTQ), 100)));
+    assert_true(format_equal(parse_ok("int4+out0.5"), format_with_outliers(FORMAT_INT4, 50)));
+    assert_true(format_equal(parse_ok("int3-b64+2:4"), format_with_prune(format_teach(3, GRAN_BLOCK, 64, false), PRUNE_2_4, 0)));
+    assert_true(format_equal(parse_ok("fp16+prune30%"), format_with_prune(FORMAT_FP16, PRUNE_UNSTRUCTURED, 30)));
+    static const char *const names[] = {"q4_0+gptq", "q8_0+gptq", "int4-b32-sym+gptq", "f32+2:4", "bf16+prune90",
+                                        "q5_1+out0.01%", "int2-row-asym+gptq+prune1+out10%", "q4_0+out0%"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        Format g = parse_ok(names[i]);
+        assert_true(format_is_supported(g));
+        assert_string_equal(format_name(g, b, sizeof b), names[i]);
+    }
+    /* +out0% is a format of its own: the split code with no outliers */
+    assert_false(format_equal(parse_ok("q4_0+out0%"), FORMAT_INT4));
+    assert_true(format_equal(format_base(parse_ok("q4_0+gptq+2:4+out1%")), FORMAT_INT4));
+    assert_false(format_has_modifiers(FORMAT_INT4));
+    assert_true(format_has_modifiers(parse_ok("q4_0+out0%")));
+}
+
+static void test_format_modifier_refusals(void **state) {
+    (void)state;
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"f32+gptq", "+gptq needs q8_0, q4_0 or a teaching format"},
+        {"q4_1+gptq", "+gptq needs"},
+        {"f16+out1%", "+out needs a quantized base"},
+        {"q4_0+out11%", "out0% to out10%"},
+        {"q4_0+out0.125%", "at most two decimals"},
+        {"q4_0+prune0", "prune1 to prune99"},
+        {"q4_0+prune100", "prune1 to prune99"},
+        {"q4_0+2:4+prune50", "two kinds of pruning"},
+        {"q4_0+gptq+gptq", "given twice"},
+        {"q4_0+", "empty modifier"},
+        {"q4_0+fast", "modifiers are"},
+        {"q9_0+gptq", NULL},
+        {"q4_0+out", "out0% to out10%"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        Format f = FORMAT_FP32;
+        Error err = {0};
+        if (format_parse(bad[i].text, &f, &err) != ST_USAGE) fail_msg("'%s' parsed", bad[i].text);
+        if (bad[i].why && !strstr(err.msg, bad[i].why)) fail_msg("'%s': %s", bad[i].text, err.msg);
+        assert_true(format_equal(f, FORMAT_FP32));
+    }
+    /* made by hand, outside the parser */
+    assert_false(format_is_supported(format_with_method(FORMAT_FP32, METHOD_GPTQ)));
+    assert_false(format_is_supported(format_with_outliers(FORMAT_INT4, 1001)));
+    assert_false(format_is_supported(format_with_prune(FORMAT_INT4, PRUNE_UNSTRUCTURED, 0)));
+    /* keys stay unique with modifiers, and plain formats keep their old 32-bit keys */
+    Format all[8] = {FORMAT_INT4, parse_ok("q4_0+gptq"), parse_ok("q4_0+2:4"), parse_ok("q4_0+prune50"),
+                     parse_ok("q4_0+prune51"), parse_ok("q4_0+out0%"), parse_ok("q4_0+out1%"), parse_ok("q4_0+gptq+out1%")};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++) {
+            assert_int_equal(format_equal(all[i], all[j]), i == j);
+            assert_int_equal(format_key(all[i]) == format_key(all[j]), i == j);
+        }
+    assert_true(format_key(FORMAT_INT4) == GGML_TYPE_Q4_0);
+    assert_true(format_key(format_teach(4, GRAN_BLOCK, 32, false)) ==
+                ((UINT64_C(1) << 31) | (UINT64_C(4) << 20) | ((uint64_t)GRAN_BLOCK << 28) | 32));
+}
+
+/* A 64 x 64 tensor, 4096 weights, by hand:
+ *   Q4_0 dense: 64 rows * 2 blocks * 18 = 2304 bytes (4.5 bits per weight)
+ *   +out1%: floor(4096 / 100) = 40 outliers * 6 bytes = 240 -> 2544
+ *   +2:4: 2048 pruned; a sparse encoding: 2048 kept * 4.5 bits + 2 bits * 2048
+ *         = 9216 + 4096 = 13312 bits = 1664 bytes (dense stays 2304)
+ *   f32+prune50: 2048 kept * 32 + a 4096-bit bitmap = 69632 bits = 8704 bytes
+ *   +prune30: floor(4096 * 30 / 100) = floor(1228.8) = 1228
+ *   rows of 7 with 2:4: one group of 4 (2 pruned) and a tail of 3 (1 pruned) */
+static void test_format_modifier_sizes(void **state) {
+    (void)state;
+    assert_near(format_tensor_bytes(parse_ok("q4_0+2:4"), 64, 64), 2304, 0);
+    assert_near(format_tensor_bytes(parse_ok("q4_0+gptq"), 64, 64), 2304, 0);
+    assert_near(format_tensor_bytes(parse_ok("q4_0+out1%"), 64, 64), 2544, 0);
+    assert_near(format_tensor_bytes(parse_ok("q4_0+out0%"), 64, 64), 2304, 0);
+    assert_int_equal(format_outlier_count(parse_ok("q4_0+out1%"), 64, 64), 40);
+    assert_int_equal(format_outlier_count(parse_ok("q4_0+out0.5%"), 64, 172), 55); /* 11008 * 0.005 = 55.04 */
+    assert_int_equal(format_outlier_count(parse_ok("q4_0+prune99+out10%"), 64, 64), 41); /* only 41 survive */
+    assert_int_equal(format_prune_count(parse_ok("q4_0+2:4"), 64, 64), 2048);
+    assert_int_equal(format_prune_count(parse_ok("q4_0+prune30"), 64, 64), 1228);
+    assert_int_equal(format_prune_count(parse_ok("f32+2:4"), 5, 7), 15);
+    assert_int_equal(format_prune_count(parse_ok("f32+2:4"), 1, 2), 0);
+    assert_near(format_sparse_bytes(parse_ok("q4_0+2:4"), 64, 64), 1664, 0);
+    assert_near(format_sparse_bytes(parse_ok("f32+prune50"), 64, 64), 8704, 0);
+    assert_near(format_sparse_bytes(FORMAT_INT4, 64, 64), 2304, 0);
+    assert_true(format_fits_gguf(parse_ok("q4_0+gptq+2:4"), 64));
+    assert_false(format_fits_gguf(parse_ok("q4_0+out0%"), 64));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_names_round_trip),
@@ -294,6 +403,9 @@ int main(void) {
         cmocka_unit_test(test_format_bits_per_weight_ggml),
         cmocka_unit_test(test_format_bits_per_weight_padding),
         cmocka_unit_test(test_format_overhead_tensor_row_block),
+        cmocka_unit_test(test_format_modifier_names),
+        cmocka_unit_test(test_format_modifier_refusals),
+        cmocka_unit_test(test_format_modifier_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -819,7 +819,7 @@ static void test_kernels_row_to_float_handles_padded_rows(void **state) {
         void *r0 = store_row(t, w, 172), *r1 = store_row(t, w + 172, 172);
         memcpy(data, r0, rb);
         memcpy(data + rb, r1, rb);
-        const MatView mv = {t, 2, 172, rb, data};
+        const MatView mv = {.type = t, .rows = 2, .cols = 172, .row_bytes = rb, .data = data};
         float *got = malloc(172 * sizeof(float)); /* exactly 172: ASan catches overruns */
         float want[192];
         matview_row_to_float(&mv, 1, got);
@@ -847,7 +847,7 @@ static MatView make_matrix(uint32_t t, int64_t rows, int64_t cols, Rng *r, void 
     }
     free(w);
     *data_out = data;
-    return (MatView){t, rows, cols, rb, data};
+    return (MatView){.type = t, .rows = rows, .cols = cols, .row_bytes = rb, .data = data};
 }
 
 /* Threads split rows, never a row, so the threaded product is the same floats. */

@@ -339,6 +339,76 @@ static void test_plan_export_fallbacks_and_refusals(void **state) {
     plan_free(&p);
 }
 
+/* Methods and modifiers in plans: rules take them, the text form keeps them, and
+ * an export writes GPTQ and pruned tensors as their ordinary type while an
+ * outlier split goes to the fallback; a pruned tensor that falls back stays
+ * pruned (2 non-zeros in every 4 of the F16 tensor written). */
+static void test_plan_modifiers_text_and_export(void **state) {
+    (void)state;
+    Error err = {0};
+    PlanRules r;
+    assert_int_equal(parse("default=q4_0+2:4\nattn_v=q8_0+out1%\nffn_down=q4_0+2:4\n^output\\.weight$=f32+prune50\n",
+                           &r, &err), ST_OK);
+    Plan p;
+    assert_int_equal(plan_init(&p, model, FORMAT_FP32, &err), ST_OK);
+    assert_int_equal(plan_apply_rules(&p, model, &r, "my.plan", &err), ST_OK);
+    plan_rules_free(&r);
+    Format f;
+    assert_int_equal(format_parse("q8_0+out1%", &f, &err), ST_OK);
+    assert_true(format_equal(p.fmt[tensor("blk.3.attn_v.weight")], f));
+    char *text = NULL;
+    assert_int_equal(plan_to_text(&p, model, &text, &err), ST_OK);
+    assert_non_null(strstr(text, "default=q4_0+2:4"));
+    assert_non_null(strstr(text, "=q8_0+out1%"));
+    assert_int_equal(parse(text, &r, &err), ST_OK);
+    Plan back;
+    assert_int_equal(plan_init(&back, model, FORMAT_FP32, &err), ST_OK);
+    assert_int_equal(plan_apply_rules(&back, model, &r, "x", &err), ST_OK);
+    assert_true(plan_equal(&p, &back));
+    plan_free(&back);
+    plan_rules_free(&r);
+    free(text);
+    /* plan bytes: pruning does not shrink a dense format; the split adds 6 bytes an outlier */
+    Plan dense;
+    assert_int_equal(plan_init(&dense, model, FORMAT_INT4, &err), ST_OK);
+    dense.fmt[tensor("output.weight")] = FORMAT_FP32;
+    for (int l = 0; l < 5; l++) {
+        char name[64];
+        snprintf(name, sizeof name, "blk.%d.attn_v.weight", l);
+        dense.fmt[tensor(name)] = FORMAT_INT8;
+    }
+    assert_true(plan_bytes(&p, model) == plan_bytes(&dense, model) + 5 * 6 * (2048 / 100));
+    plan_free(&dense);
+
+    QuantCache *c = qcache_new(model, NULL);
+    ExportReport rep;
+    char out[512];
+    snprintf(out, sizeof out, "%s/mods.gguf", tmpdir);
+    assert_int_equal(model_export_gguf(model, &p, c, FORMAT_FP16, out, &rep, &err), ST_OK);
+    assert_int_equal(rep.n_fallback, 5 + 5); /* five attn_v (split), five ffn_down (172-value rows) */
+    bool said = false;
+    for (int k = 0; k < rep.n_fallback; k++)
+        said |= strstr(rep.notes[k], "blk.0.attn_v.weight: written as f16 (GGUF cannot hold the FP16 outlier side list") != NULL;
+    assert_true(said);
+    GgufFile g;
+    assert_int_equal(gguf_open(&g, out, &err), ST_OK);
+    assert_int_equal(gguf_find_tensor(&g, "blk.0.attn_q.weight")->type, GGML_TYPE_Q4_0);
+    assert_int_equal(gguf_find_tensor(&g, "blk.0.attn_v.weight")->type, GGML_TYPE_F16);
+    assert_int_equal(gguf_find_tensor(&g, "output.weight")->type, GGML_TYPE_F32);
+    const GgufTensorInfo *down = gguf_find_tensor(&g, "blk.1.ffn_down.weight");
+    assert_int_equal(down->type, GGML_TYPE_F16);
+    float *v = malloc(64 * 172 * sizeof *v);
+    assert_int_equal(gguf_tensor_to_float(&g, down, v, &err), ST_OK);
+    for (int k = 0; k < 64 * 172; k += 4) {
+        int nz = (v[k] != 0) + (v[k + 1] != 0) + (v[k + 2] != 0) + (v[k + 3] != 0);
+        assert_int_equal(nz, 2);
+    }
+    free(v);
+    gguf_close(&g);
+    qcache_delete(c);
+    plan_free(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_rules_last_match_wins),
@@ -349,6 +419,7 @@ int main(void) {
         cmocka_unit_test(test_plan_cache_reuses_copies),
         cmocka_unit_test(test_plan_export_matches_llamacpp_files),
         cmocka_unit_test(test_plan_export_fallbacks_and_refusals),
+        cmocka_unit_test(test_plan_modifiers_text_and_export),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
