@@ -51,6 +51,8 @@ static char *trim(char *s) {
  *   - uses a back-reference (\1 .. \9),
  *   - puts a repetition right after another one (POSIX leaves "a+*" undefined),
  *   - has an interval bound above PLAN_MAX_INTERVAL (POSIX's RE_DUP_MAX minimum),
+ *   - chains more than two repetition operators ("a***": POSIX leaves even two
+ *     undefined, but ".*?" is a common habit; glibc takes seconds on 70),
  *   - would need more than PLAN_MAX_PATTERN_NODES nodes once written out.
  * The measure follows ERE syntax loosely (brackets, escapes, groups,
  * alternation); regcomp still judges whether the pattern is valid. */
@@ -101,6 +103,7 @@ static const char *pattern_cost(const char *pat, uint64_t *nodes) {
     CostFrame st[COST_MAX_DEPTH];
     int depth = 0;
     st[0] = (CostFrame){0, 0};
+    int reps_in_row = 0; /* repetition operators since the last atom ("*?" is two) */
     for (const char *p = pat; *p;) {
         CostFrame *f = &st[depth];
         char c = *p;
@@ -120,6 +123,9 @@ static const char *pattern_cost(const char *pat, uint64_t *nodes) {
                 p = q;
             }
         }
+        if (factor && ++reps_in_row > 2) /* "a***": glibc's regcomp slows down (seconds at 70) */
+            return "more than two repetition operators in a row (like a***)";
+        if (!factor) reps_in_row = 0;
         if (factor) { /* the last atom written out `factor` times, plus the operator */
             uint64_t grown = cost_mul(f->last, factor);
             f->total += grown - f->last + 1;

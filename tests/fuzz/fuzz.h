@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,6 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);           \
             abort();                                                                               \
         }                                                                                          \
+    } while (0)
+
+/* A refusal message fit to print on a terminal: one line, no control
+ * characters (a file's bytes are escaped before they go into a message, so a
+ * hostile file cannot move the cursor or clear the screen), and it starts with
+ * `name`, the input's name. */
+#define FUZZ_CHECK_MESSAGE(msg, name)                                                              \
+    do {                                                                                           \
+        FUZZ_CHECK(strncmp((msg), (name), strlen(name)) == 0);                                     \
+        for (const char *fuzz_p_ = (msg); *fuzz_p_; fuzz_p_++)                                     \
+            FUZZ_CHECK((unsigned char)*fuzz_p_ >= 0x20 && *fuzz_p_ != 0x7f);                       \
     } while (0)
 
 /* Reads a repository file (tok512.bin, the bundled model) for a target's fixed

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     GgufFile f;
     Error err;
     if (gguf_parse(&f, data, size, "fuzz.gguf", &err) != ST_OK) {
-        check(strncmp(err.msg, "fuzz.gguf: ", 11) == 0);
+        FUZZ_CHECK_MESSAGE(err.msg, "fuzz.gguf: ");
         return 0;
     }
     char line[256];

@@ -23,8 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Llama2cConfig c;
     Error err;
     if (llama2c_read_config(data, size, "fuzz.bin", &c, &err) != ST_OK) {
-        FUZZ_CHECK(strncmp(err.msg, "fuzz.bin: ", 10) == 0);
-        FUZZ_CHECK(strlen(err.msg) < sizeof err.msg - 1 || err.msg[0]);
+        FUZZ_CHECK_MESSAGE(err.msg, "fuzz.bin: ");
         return 0;
     }
     FUZZ_CHECK(c.dim > 0 && c.hidden_dim > 0 && c.n_layers > 0 && c.n_heads > 0);

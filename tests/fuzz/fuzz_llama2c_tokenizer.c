@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                        &err);
     if (st != ST_OK) {
         FUZZ_CHECK(tokens == NULL && scores == NULL && types == NULL);
-        FUZZ_CHECK(strncmp(err.msg, "fuzz.tok: ", 10) == 0);
+        FUZZ_CHECK_MESSAGE(err.msg, "fuzz.tok: ");
         return 0;
     }
     for (int i = 0; i < vocab; i++) {
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         exercise(&t, (const uint8_t *)sample, sizeof sample - 1);
         if (vocab < 4096) exercise(&t, data + 4, size - 4 < 512 ? size - 4 : 512);
     } else {
-        FUZZ_CHECK(strncmp(err.msg, "fuzz.tok: ", 10) == 0);
+        FUZZ_CHECK_MESSAGE(err.msg, "fuzz.tok: ");
     }
     tokenizer_free(&t);
     for (int i = 0; i < vocab; i++) free(tokens[i]);

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     Error err;
     if (model_open_buffer(&m, data, size, "fuzz.gguf", &err) != ST_OK) {
         FUZZ_CHECK(m == NULL);
-        FUZZ_CHECK(strncmp(err.msg, "fuzz.gguf", 9) == 0);
+        FUZZ_CHECK_MESSAGE(err.msg, "fuzz.gguf");
         return 0;
     }
     fuzz_check_model(m);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "base/file.h"
@@ -271,6 +272,36 @@ int main(int argc, char **argv) {
     put_text("tokenizer", "utf8", "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 \xe2\x96\x81x");
     put("tokenizer", "bytes", "\0\xff\xfe\x80 a\r\t\x01<s>", 13, NULL, 0);
     put_text("tokenizer", "leading-spaces", "   x");
+
+    /* lesson: every real lesson and every broken one */
+    static const char *const lesson_dirs[] = {"lessons", "tests/data/lessons-broken"};
+    for (size_t d = 0; d < 2; d++) {
+        DIR *dir = opendir(lesson_dirs[d]);
+        if (!dir) die(lesson_dirs[d], NULL);
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            size_t n = strlen(e->d_name);
+            if (n < 4 || strcmp(e->d_name + n - 3, ".md") != 0 || strcmp(e->d_name, "README.md") == 0) continue;
+            char rel[512], name[600];
+            snprintf(rel, sizeof rel, "%s/%s", lesson_dirs[d], e->d_name);
+            snprintf(name, sizeof name, "%s%s", d ? "broken-" : "", e->d_name);
+            size_t len;
+            uint8_t *text = read_repo(rel, &len);
+            put("lesson", name, text, len, NULL, 0);
+            free(text);
+        }
+        closedir(dir);
+    }
+    /* lesson_progress: what quantlab writes, and near misses */
+    put_text("lesson_progress", "two-lessons",
+             "{\"format\": \"quantlab-lesson-progress\", \"version\": 1, \"current\": \"try-1-how-big\",\n"
+             " \"lessons\": {\"try-1-how-big\": {\"step\": 3, \"marks\": \"ddr.....\", \"done\": false},\n"
+             "             \"build-2-q4_0-and-gguf\": {\"step\": 0, \"marks\": \"\", \"done\": true}}}\n");
+    put_text("lesson_progress", "empty", "{\"format\": \"quantlab-lesson-progress\", \"version\": 1, \"lessons\": {}}");
+    put_text("lesson_progress", "escapes",
+             "{\"format\":\"quantlab-lesson-progress\",\"version\":1,\"current\":\"a\\u00e9\\n\",\"lessons\":"
+             "{\"x\\\"y\":{\"step\":1e0,\"marks\":\"d\",\"done\":true}},\"extra\":[null,-1.5e3,[],{}]}");
+    put_text("lesson_progress", "newer", "{\"format\": \"quantlab-lesson-progress\", \"version\": 2, \"lessons\": {}}");
 
     /* plan: what people write */
     put_text("plan", "preset-like", "# int4 with int8 edges\ndefault=q4_0\n^token_embd\\.weight$=q8_0\n^output\\.weight$=q8_0\n");
