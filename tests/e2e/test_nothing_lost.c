@@ -174,6 +174,7 @@ static int setup(void **state) {
     path_in(in_dir, sizeof in_dir, tmpdir, "in");
     path_in(out_dir, sizeof out_dir, tmpdir, "out");
     if (mkdir(in_dir, 0777) || mkdir(out_dir, 0777)) return -1;
+    setenv("XDG_STATE_HOME", tmpdir, 1); /* lesson progress stays in the scratch directory */
     char p[400];
     path_in(p, sizeof p, in_dir, "model.gguf");
     copy_file(proc_data_path("assets/stories260K.gguf"), p);

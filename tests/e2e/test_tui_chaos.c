@@ -15,7 +15,8 @@
  * Ctrl-C, a click on the function-key bar's Quit, 'y' (the answer to "Quit
  * anyway?") — nor '~', which could complete a cut-short "Esc [ 2" into F10.
  * Everything else goes, including Ctrl-Z and Ctrl-\ (raw mode: just bytes). It
- * runs in a scratch directory, so the S, W and P keys write their files there.
+ * runs in a scratch directory, so the S, W and P keys write their files there,
+ * and so does lesson progress (XDG_STATE_HOME).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -68,6 +69,7 @@ static int setup(void **state) {
     setenv("QUANTLAB_DATA", data_abs, 1);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-chaos-XXXXXX");
     if (!mkdtemp(tmpdir) || chdir(tmpdir) != 0) return -1;
+    setenv("XDG_STATE_HOME", tmpdir, 1); /* lesson progress goes here, not to the user's home */
     return 0;
 }
 
