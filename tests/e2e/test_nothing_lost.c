@@ -1,6 +1,7 @@
 /* test_nothing_lost.c — no failure loses work, and no command writes to a model.
  *
- * Every output (quantize, convert, plan -o, the explorer's S and W) goes to a
+ * Every output (quantize, convert, plan -o, the explorer's S and W, lesson
+ * progress) goes to a
  * temporary name beside the target, is flushed and renamed into place. So:
  *
  *  - a full disk leaves the old file as it was, leaves no temporary behind,
@@ -45,12 +46,14 @@
 #include <sys/mount.h>
 #endif
 
+#include "lesson/progress.h"
 #include "lib/proc.h"
 #include "lib/term.h"
 
 enum { WAIT = 30000 };
 
 static char tmpdir[256];
+#define OLD_PROGRESS "{\"format\": \"quantlab-lesson-progress\", \"version\": 1, \"lessons\": {}}\n"
 static char in_dir[300], out_dir[300];
 static bool may_mount; /* a private mount namespace is ours */
 
@@ -236,6 +239,8 @@ static Mode full_disk(char *dir, size_t size) {
     write_file(p, "old model\n");
     path_in(p, sizeof p, dir, "old.plan");
     write_file(p, "default=q8_0\n");
+    path_in(p, sizeof p, dir, "progress.json");
+    write_file(p, OLD_PROGRESS);
     if (mode == MODE_TMPFS) fill_up(dir);
     fprintf(stderr, "nothing_lost: full disk: %s\n", mode == MODE_TMPFS ? "a full 256 kB tmpfs" : "RLIMIT_FSIZE 16 bytes");
     return mode;
@@ -261,6 +266,23 @@ static void expect_no_temporaries(const char *dir) {
     char *names = listing(dir);
     if (strstr(names, ".tmp-")) fail_msg("a temporary file was left in %s: %s", dir, names);
     free(names);
+}
+
+/* Lesson progress saved over an old progress.json in dir: refused with a
+ * line containing `why`, the old file as it was. */
+static void expect_progress_kept(const char *dir, const char *why) {
+    char path[450];
+    path_in(path, sizeof path, dir, "progress.json");
+    LessonProgress p;
+    lesson_progress_init(&p);
+    LessonRecord *r = lesson_progress_get(&p, "try-1-how-big", true);
+    assert_non_null(r);
+    r->step = 3;
+    Error err = {0};
+    assert_int_equal(lesson_progress_save(&p, path, &err), ST_IO);
+    if (!strstr(err.msg, why) || !strstr(err.msg, "progress.json")) fail_msg("progress: '%s'", err.msg);
+    lesson_progress_free(&p);
+    expect_file(path, OLD_PROGRESS);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -297,6 +319,12 @@ static void test_lost_full_disk_keeps_old_files(void **state) {
     expect_refused(&r, "old.plan", why);
     proc_result_free(&r);
     expect_file(plan, "default=q8_0\n");
+    expect_no_temporaries(dir);
+
+    /* lesson progress */
+    limit_begin(mode);
+    expect_progress_kept(dir, why);
+    limit_end(mode);
     expect_no_temporaries(dir);
 
     /* the explorer: S (save the plan) and W (export) over the old files */
@@ -349,6 +377,8 @@ static Mode read_only_dir(char *dir, size_t size) {
         write_file(p, "old model\n");
         path_in(p, sizeof p, dir, "old.plan");
         write_file(p, "default=q8_0\n");
+        path_in(p, sizeof p, dir, "progress.json");
+        write_file(p, OLD_PROGRESS);
         if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
             fprintf(stderr, "nothing_lost: read-only directory: a tmpfs remounted read-only\n");
             return MODE_TMPFS;
@@ -396,6 +426,7 @@ static void test_lost_read_only_directory_keeps_old_files(void **state) {
     assert_exit_status(t, 0, WAIT);
     term_close(t);
     if (mode == MODE_TMPFS) {
+        expect_progress_kept(dir, why);
         expect_file(gguf, "old model\n");
         expect_file(plan, "default=q8_0\n");
         expect_no_temporaries(dir);
