@@ -4,6 +4,10 @@
 #   make run        build (installing missing packages) and open the bundled model
 #   make test       build and run every test (installing missing packages)
 #   make check      the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan       the worker, pool, session and evaluation tests under ThreadSanitizer
+#   make valgrind   generate, quantize and eval under valgrind: no error, no leak
+#   make fuzz       every fuzz target under libFuzzer for FUZZ_SECONDS (clang)
+#   make fuzz-smoke the same for a few seconds each (CI)
 #   make check-aarch64  kernel tests cross-built for AArch64, run under qemu-user
 #   make bench      speed figures measured on this machine (ratios from one run)
 #   make install    PREFIX=/usr/local DESTDIR= : binary, assets and lessons
@@ -37,6 +41,18 @@ ifeq ($(SANITIZE),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 QL_CFLAGS += $(SAN_FLAGS)
 QL_LIBS += $(SAN_FLAGS)
+endif
+# ThreadSanitizer (make tsan): its own build directory, like every sanitizer.
+ifeq ($(SANITIZE),thread)
+QL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+QL_LIBS += -fsanitize=thread
+endif
+# libFuzzer (make fuzz, with clang): objects get coverage instrumentation,
+# the fuzz targets link libFuzzer's main.
+ifeq ($(SANITIZE),fuzz)
+QL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+QL_LIBS += -fsanitize=address,undefined
 endif
 
 CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
@@ -73,7 +89,8 @@ else
 EXE := $(BUILD)/$(BIN)
 endif
 
-.PHONY: all run test check check-aarch64 bench fuzz install uninstall clean deps deps-run deps-test tests
+.PHONY: all run test check check-aarch64 bench fuzz fuzz-smoke fuzz-build fuzz-seeds tsan valgrind install \
+        uninstall clean deps deps-run deps-test tests
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -129,7 +146,26 @@ $(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
 # End-to-end tests also link the pty harness, which TESTLIB_OBJ leaves out.
 $(E2E_BIN): $(TERMLIB_OBJ)
 
-tests: $(EXE) $(UNIT_BIN) $(E2E_BIN)
+# Fuzz targets (tests/fuzz/fuzz_*.c). With gcc each links standalone.c, a
+# main() that replays files: $(BUILD)/tests/test_fuzz_replay runs every target
+# over its seed corpus and the crashes kept in tests/fuzz/regress/, in make test
+# and make check. With clang and SANITIZE=fuzz they link libFuzzer instead.
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)
+FUZZ_SUPPORT := $(BUILD)/tests/fuzz/support.o
+FUZZ_REPLAY  := $(BUILD)/tests/test_fuzz_replay
+
+$(FUZZ_BIN): $(BUILD)/tests/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT) \
+             $(if $(filter fuzz,$(SANITIZE)),,$(BUILD)/tests/fuzz/standalone.o) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(if $(filter fuzz,$(SANITIZE)),-fsanitize=fuzzer) -o $@ $^ $(QL_LIBS)
+
+$(FUZZ_REPLAY): tests/fuzz/replay.sh $(FUZZ_BIN)
+	@mkdir -p $(@D)
+	sed 's|@FUZZ_BIN_DIR@|$(BUILD)/tests|; s|@FUZZ_TARGETS@|$(FUZZ_TARGETS)|' tests/fuzz/replay.sh > $@
+	chmod +x $@
+
+tests: $(EXE) $(UNIT_BIN) $(E2E_BIN) $(FUZZ_REPLAY)
 
 run: deps-run
 	@$(MAKE) --no-print-directory $(EXE)
@@ -139,14 +175,54 @@ run: deps-run
 test: deps-test
 	@$(MAKE) --no-print-directory tests
 	@QUANTLAB_DATA=$(CURDIR) ./$(EXE) lessons --check lessons
-	@QUANTLAB_BIN=$(EXE) sh tests/run-all.sh $(UNIT_BIN) $(E2E_BIN)
+	@QUANTLAB_BIN=$(EXE) sh tests/run-all.sh $(UNIT_BIN) $(E2E_BIN) $(FUZZ_REPLAY)
 
 check: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 tests
 	@QUANTLAB_DATA=$(CURDIR) ./build/san/$(BIN) lessons --check lessons
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  QUANTLAB_BIN=build/san/$(BIN) sh tests/run-all.sh \
-	  $(UNIT_SRC:tests/unit/%.c=build/san/tests/%) $(E2E_SRC:tests/e2e/%.c=build/san/tests/%)
+	  $(UNIT_SRC:tests/unit/%.c=build/san/tests/%) $(E2E_SRC:tests/e2e/%.c=build/san/tests/%) \
+	  build/san/tests/test_fuzz_replay
+
+# ThreadSanitizer on what runs threads: the pool and the worker, evaluation on
+# several threads, the session's jobs racing the interface thread's edits.
+# (test_sensitivity runs the same evaluation code for many minutes under TSan:
+# add it with make tsan TSAN_TESTS="... test_sensitivity".)
+TSAN_TESTS ?= test_pool test_eval test_session_race
+tsan: deps-test
+	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread \
+	  $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" sh tests/run-all.sh \
+	  $(addprefix build/tsan/tests/,$(filter $(TSAN_TESTS),$(UNIT_SRC:tests/unit/%.c=%)))
+
+valgrind: all
+	@sh tests/valgrind.sh ./$(EXE)
+
+# libFuzzer. FUZZ_SECONDS per target (default 60); FUZZ_TARGETS to pick some;
+# FUZZ_OPTIONS passes more libFuzzer flags. Found crashes are left in
+# build/fuzz/crashes/ (see tests/fuzz/README.md: each becomes a file in
+# tests/fuzz/regress/<target>/, replayed by make test).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 12
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory BUILD=build/fuzz SANITIZE=fuzz CC=$(FUZZ_CC) CFLAGS="-g -O1" \
+	  $(FUZZ_TARGETS:%=build/fuzz/tests/fuzz_%)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh build/fuzz/tests $(FUZZ_SECONDS) "$(FUZZ_TARGETS)" "$(FUZZ_OPTIONS)"
+
+fuzz-smoke: fuzz-build
+	@sh tests/fuzz/run.sh build/fuzz/tests $(FUZZ_SMOKE_SECONDS) "$(FUZZ_TARGETS)" "$(FUZZ_OPTIONS)"
+
+# Regenerates tests/fuzz/corpus/ (the seeds are committed; run after a format change).
+fuzz-seeds: $(BUILD)/tests/make_seeds
+	$(BUILD)/tests/make_seeds tests/fuzz/corpus
+
+$(BUILD)/tests/make_seeds: $(BUILD)/tests/fuzz/make_seeds.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(QL_LIBS)
 
 # The kernel tests cross-built for AArch64 and run under qemu-user (checks the
 # NEON kernels on an x86 machine; skipped when the cross tools are missing).

@@ -3,6 +3,7 @@
  * Exit codes: 0 success, 1 a runtime error (a bad file, a failed write),
  * 2 a usage error (a wrong flag or argument). Every error is one line on stderr.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,9 @@ static int exit_code(Status st) {
 
 int main(int argc, char **argv) {
     datadir_set_argv0(argv[0]);
+    /* A file size limit (ulimit -f) must fail a write with EFBIG, which every
+     * writer reports ("not written (File too large)"), not kill quantlab. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         print_help(stdout);
         return 0;

@@ -4,10 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A message is one line for a terminal, and often quotes a file's bytes (a
+ * plan pattern, a lesson line, a key): control characters become '?', so a
+ * hostile file can neither break the line nor send escape sequences that move
+ * the cursor or retitle the window (found by the fuzz targets' message check).
+ * Callers that want a faithful quote escape it first (utf8_escape). */
+static void make_printable(char *msg) {
+    for (unsigned char *c = (unsigned char *)msg; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) *c = '?';
+}
+
 Status error_setv(Error *err, Status status, const char *fmt, va_list ap) {
     if (err) {
         err->status = status;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        make_printable(err->msg);
     }
     return status;
 }
@@ -34,6 +45,7 @@ void error_prefix(Error *err, const char *fmt, ...) {
     for (const char *parts[3] = {prefix, ": ", old}, **p = parts; p < parts + 3; p++)
         for (const char *c = *p; *c && n < cap; c++) err->msg[n++] = *c;
     err->msg[n] = '\0';
+    make_printable(err->msg);
 }
 
 void error_clear(Error *err) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,9 +24,17 @@ static Status stat_regular(const char *path, int fd, size_t *size, Error *err) {
     return ST_OK;
 }
 
+/* Opens for reading without waiting: O_NONBLOCK makes opening a FIFO (or a
+ * device that waits for a carrier) return at once, so stat_regular can refuse
+ * it instead of quantlab hanging on a named pipe called model.gguf. It has no
+ * effect on reading regular files. */
+static int open_input(const char *path) {
+    return open(path, O_RDONLY | O_NONBLOCK);
+}
+
 Status file_map_open(FileMap *map, const char *path, Error *err) {
     memset(map, 0, sizeof *map);
-    int fd = open(path, O_RDONLY);
+    int fd = open_input(path);
     if (fd < 0) return error_set(err, ST_IO, "%s: %s", path, strerror(errno));
     size_t size = 0;
     Status st = stat_regular(path, fd, &size, err);
@@ -60,7 +69,7 @@ void file_map_close(FileMap *map) {
 Status file_read_all(const char *path, size_t max_bytes, char **out, size_t *len, Error *err) {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY);
+    int fd = open_input(path);
     if (fd < 0) return error_set(err, ST_IO, "%s: %s", path, strerror(errno));
     size_t size = 0;
     Status st = stat_regular(path, fd, &size, err);
@@ -154,9 +163,30 @@ Status atomic_file_open(AtomicFile *af, const char *path, Error *err) {
     return ST_OK;
 }
 
+/* Makes a rename in the directory of `path` durable: after a crash or power
+ * loss the directory then holds the new file, not the old one or nothing.
+ * Best effort: some file systems cannot fsync a directory (EINVAL), and once
+ * the rename is done the new file is in place whatever happens here. */
+static void sync_parent_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else return;
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
 Status atomic_file_commit(AtomicFile *af, Error *err) {
     Status st = ST_OK;
     int e = 0;
+    /* errno is cleared first: a buffered write that failed earlier (ENOSPC,
+     * EFBIG) leaves ferror set, and the reason in errno only if nothing since
+     * has overwritten it. */
+    errno = 0;
     if (fflush(af->fp) != 0 || ferror(af->fp)) e = errno ? errno : EIO;
     if (!e && fsync(fileno(af->fp)) != 0) e = errno;
     if (fclose(af->fp) != 0 && !e) e = errno ? errno : EIO;
@@ -168,6 +198,7 @@ Status atomic_file_commit(AtomicFile *af, Error *err) {
         atomic_file_abort(af);
         return st;
     }
+    sync_parent_dir(af->path);
     free(af->tmp_path);
     af->tmp_path = NULL;
     free(af->path);
@@ -188,6 +219,7 @@ Status atomic_file_write(const char *path, const void *data, size_t len, Error *
     AtomicFile af;
     Status st = atomic_file_open(&af, path, err);
     if (st != ST_OK) return st;
+    errno = 0;
     if (len && fwrite(data, 1, len, af.fp) != len) {
         int e = errno;
         atomic_file_abort(&af);

@@ -83,6 +83,14 @@ Status cmd_generate(int argc, char **argv, Error *err) {
     const char *text = cli_str(&a, "prompt", "");
     if ((st = tokenizer_encode(&m->tok, text, strlen(text), true, false, &prompt, &n_prompt, err)))
         goto done;
+    /* A prompt longer than the model's context is refused, as llama.cpp does:
+     * feeding it would cost time quadratic in its length (a 128 kB prompt is
+     * ~38,000 tokens, minutes of attention) for positions the model never saw. */
+    if (n_prompt > m->cfg.context_length) {
+        st = error_set(err, ST_LIMIT, "generate: the prompt is %d tokens, longer than the %d-token context %s declares",
+                       n_prompt, m->cfg.context_length, file_basename(m->path));
+        goto done;
+    }
     long positions = (long)n_prompt - 1 + n_new;
     if (positions > RUNSTATE_MAX_CTX) {
         st = error_set(err, ST_LIMIT, "generate: the prompt (%d tokens) and %ld new tokens "

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/file.h"
+#include "base/utf8.h"
 #include "lesson/json.h"
 
 void lesson_progress_init(LessonProgress *p) {
@@ -84,11 +85,15 @@ Status lesson_progress_parse(LessonProgress *p, const char *buf, size_t len, con
             step->type != JSON_NUMBER || step->number < 0 || step->number > LESSON_MAX_STEPS ||
             step->number != floor(step->number) || !marks || marks->type != JSON_STRING || !valid_marks(marks->string) ||
             (done && done->type != JSON_BOOL)) {
-            st = error_set(err, ST_FORMAT, "%s: the record of lesson '%.60s' is damaged", name, l->key);
+            char shown[80]; /* the key is the file's: escaped, so a message stays one line */
+            st = error_set(err, ST_FORMAT, "%s: the record of lesson '%s' is damaged", name,
+                           utf8_escape(shown, sizeof shown, l->key, strlen(l->key)));
             break;
         }
         if (lesson_progress_get(p, l->key, false)) {
-            st = error_set(err, ST_FORMAT, "%s: lesson '%.60s' is listed twice", name, l->key);
+            char shown[80];
+            st = error_set(err, ST_FORMAT, "%s: lesson '%s' is listed twice", name,
+                           utf8_escape(shown, sizeof shown, l->key, strlen(l->key)));
             break;
         }
         LessonRecord *r = lesson_progress_get(p, l->key, true);

@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "base/checked.h"
+#include "base/fmt.h"
+#include "base/sysmem.h"
 #include "model/ops.h"
 #include "quant/types.h"
 
@@ -67,6 +69,13 @@ Status runstate_init(RunState *s, const ModelConfig *c, int n_ctx, Pool *pool, E
         !checked_mul_size(cache, sizeof(float), &cache) ||
         !checked_mul_size((size_t)c->n_heads * (size_t)n_ctx, sizeof(float), &att))
         return error_set(err, ST_LIMIT, "a cache for %d positions does not fit in memory", n_ctx);
+    if (!sysmem_fits(2 * (uint64_t)cache + att)) {
+        char need[32], have[32];
+        fmt_bytes(need, sizeof need, 2.0 * (double)cache + (double)att);
+        fmt_bytes(have, sizeof have, (double)sysmem_total());
+        return error_set(err, ST_LIMIT, "a cache for %d positions needs %s; this machine has %s",
+                         n_ctx, need, have);
+    }
     s->n_ctx = n_ctx;
     s->pool = pool;
     int widest = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;

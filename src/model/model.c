@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "base/checked.h"
+#include "base/fmt.h"
+#include "base/sysmem.h"
 #include "gguf/llama2c.h"
 #include "quant/types.h"
 
@@ -24,10 +26,7 @@ static char *str_dup(const char *s) {
 }
 
 uint64_t model_machine_memory(void) {
-    long pages = sysconf(_SC_PHYS_PAGES);
-    long page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0) return 0;
-    return (uint64_t)pages * (uint64_t)page;
+    return sysmem_total();
 }
 
 int model_find_tensor(const Model *m, const char *name) {
@@ -304,11 +303,15 @@ static Status read_tensors(Model *m, Error *err) {
 static Status load_floats(Model *m, Error *err) {
     uint64_t total = (uint64_t)m->n_params;
     uint64_t bytes = total * sizeof(float);
-    uint64_t mem = model_machine_memory();
-    if ((mem && bytes > mem / 10 * 8) || bytes > SIZE_MAX / 2)
+    uint64_t mem = sysmem_total();
+    if (!sysmem_fits(bytes) || bytes > SIZE_MAX / 2) {
+        char need[32], have[32];
+        fmt_bytes(need, sizeof need, (double)bytes);
+        fmt_bytes(have, sizeof have, (double)mem);
         return error_set(err, ST_LIMIT,
-                         "%s: its %.1f million weights need %.1f GB as floats; this machine has %.1f GB",
-                         m->path, (double)total / 1e6, (double)bytes / 1e9, (double)mem / 1e9);
+                         "%s: its %.2f million weights need %s as floats; this machine has %s",
+                         m->path, (double)total / 1e6, need, have);
+    }
     for (int i = 0; i < m->n_tensors; i++) {
         ModelTensor *t = &m->tensors[i];
         if (t->role == ROLE_OTHER) continue;
@@ -321,11 +324,37 @@ static Status load_floats(Model *m, Error *err) {
     return ST_OK;
 }
 
+/* Copies a mapped model file into memory and drops the mapping. A file that is
+ * truncated or rewritten in place while quantlab runs (`cp new.gguf model.gguf`
+ * in a classroom) would otherwise turn the next read of the mapping — an export
+ * copying norms as stored, a plan running the file's own Q8_0 blocks — into
+ * SIGBUS. Done only when the copy fits beside the floats; otherwise the mapping
+ * stays (and so does that risk). Pointers into the file are moved to the copy. */
+static Status detach_file(Model *m, Error *err) {
+    GgufFile *g = &m->gguf;
+    if (!g->map.mapped || !g->buf) return ST_OK; /* a buffer or an in-memory conversion */
+    if (!sysmem_fits((uint64_t)m->n_params * sizeof(float) + g->size)) return ST_OK;
+    uint8_t *copy = malloc(g->size);
+    if (!copy) return error_set(err, ST_NOMEM, "%s: out of memory for a copy of the file", m->path);
+    memcpy(copy, g->buf, g->size);
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        GgufTensorInfo *t = &g->tensors[i];
+        t->data = copy + (t->data - g->buf);
+    }
+    for (int i = 0; i < m->n_tensors; i++)
+        m->tensors[i].file_data = copy + ((const uint8_t *)m->tensors[i].file_data - g->buf);
+    file_map_close(&g->map);
+    g->map = (FileMap){copy, g->size, false}; /* freed by gguf_close */
+    g->buf = copy;
+    return ST_OK;
+}
+
 static Status model_init_from_gguf(Model *m, int flags, Error *err) {
     Status st;
     if ((st = read_config(m, err)) || (st = read_tokenizer(m, err)) || (st = read_tensors(m, err)))
         return st;
-    if (!(flags & MODEL_OPEN_NO_FLOATS) && (st = load_floats(m, err))) return st;
+    if (!(flags & MODEL_OPEN_NO_FLOATS) && ((st = detach_file(m, err)) || (st = load_floats(m, err))))
+        return st;
     const char *gname = gguf_get_str(&m->gguf, "general.name");
     if (gname && *gname && strcmp(gname, "llama") != 0) {
         m->name = str_dup(gname);
@@ -387,6 +416,15 @@ static Status gguf_from_llama2c(GgufFile *g, void **owned, const char *path, con
         return error_set(err, ST_USAGE,
                          "%s: a llama2.c checkpoint needs its tokenizer: give --tokenizer FILE "
                          "(there is no tok512.bin or tokenizer.bin beside it)", path);
+    /* The converted image is a copy of the checkpoint, and the float copies
+     * another: refuse a checkpoint that cannot fit twice before copying it. */
+    if (!sysmem_fits(2 * (uint64_t)bin->size)) {
+        char need[32], have[32];
+        fmt_bytes(need, sizeof need, 2.0 * (double)bin->size);
+        fmt_bytes(have, sizeof have, (double)sysmem_total());
+        return error_set(err, ST_LIMIT, "%s: converting this checkpoint needs %s; this machine has %s",
+                         path, need, have);
+    }
     FileMap tok;
     Status st = file_map_open(&tok, tokenizer_path, err);
     if (st != ST_OK) return st;

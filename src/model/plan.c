@@ -11,6 +11,11 @@
 
 enum { PLAN_MAX_RULES = 4096, PLAN_MAX_LINE = 1024 };
 
+/* What one pattern and one file may cost glibc's regcomp, in its tree nodes
+ * (see pattern_cost). A name-matching pattern needs a few dozen; the bounds
+ * keep a hostile plan file from taking gigabytes and minutes. */
+enum { PLAN_MAX_PATTERN_NODES = 1024, PLAN_MAX_FILE_NODES = 1 << 18, PLAN_MAX_INTERVAL = 255 };
+
 bool plan_is_quantizable(const ModelTensor *t) {
     return t->role != ROLE_OTHER && !t->is_norm && t->n_dims == 2 && t->f32 != NULL;
 }
@@ -34,8 +39,144 @@ static char *trim(char *s) {
     return s;
 }
 
+/* ------------------------------------------------------ pattern guard */
+
+/* glibc compiles an ERE into a tree in which every repetition but * and ?
+ * is written out: x+ becomes x x*, x{2,5} five copies of x. Repetitions of
+ * repetitions multiply, so "a" followed by 80 '+' asks for 2^80 nodes, and
+ * ((x{0,99}){0,99}){0,99} for a million, each pattern a few lines long (found
+ * by fuzz_plan: regcomp took gigabytes). Back-references make regexec
+ * exponential (seconds on a 30-byte name). So before regcomp a pattern is
+ * measured here and refused when it
+ *   - uses a back-reference (\1 .. \9),
+ *   - puts a repetition right after another one (POSIX leaves "a+*" undefined),
+ *   - has an interval bound above PLAN_MAX_INTERVAL (POSIX's RE_DUP_MAX minimum),
+ *   - chains more than two repetition operators ("a***": POSIX leaves even two
+ *     undefined, but ".*?" is a common habit; glibc takes seconds on 70),
+ *   - would need more than PLAN_MAX_PATTERN_NODES nodes once written out.
+ * The measure follows ERE syntax loosely (brackets, escapes, groups,
+ * alternation); regcomp still judges whether the pattern is valid. */
+
+typedef struct CostFrame {
+    uint64_t total; /* nodes of the finished branches and atoms of this group */
+    uint64_t last;  /* nodes of the last atom (what a repetition applies to) */
+} CostFrame;
+
+enum { COST_MAX_DEPTH = 256 };
+
+static uint64_t cost_mul(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX / (b ? b : 1) ? UINT64_MAX : a * b;
+}
+
+/* Reads an interval "{m}", "{m,}", "{m,n}" or glibc's "{,n}" at p (after the
+ * '{'); returns the copies regcomp writes out (at least 1) and advances *p, or
+ * -1 when it is not one (then the brace is an ordinary character). Numbers
+ * saturate, so "{99999999999}" reads as a bound too large, not as text. */
+static long read_number(const char **p) {
+    long v = 0;
+    while (**p >= '0' && **p <= '9') {
+        if (v <= 100000) v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    return v;
+}
+
+static long read_interval(const char **p, long *bound) {
+    const char *s = *p;
+    bool has_m = *s >= '0' && *s <= '9';
+    long m = read_number(&s), n = m;
+    if (*s == ',') {
+        s++;
+        n = *s >= '0' && *s <= '9' ? read_number(&s) : -1; /* -1: {m,} is m copies and a star */
+    } else if (!has_m) {
+        return -1;
+    }
+    if (*s != '}' || (!has_m && n < 0)) return -1;
+    *p = s + 1;
+    *bound = n > m ? n : m;
+    long copies = n < 0 ? m + 1 : n;
+    return copies > 0 ? copies : 1;
+}
+
+/* NULL when the pattern may go to regcomp; else why not. *nodes gets its cost. */
+static const char *pattern_cost(const char *pat, uint64_t *nodes) {
+    CostFrame st[COST_MAX_DEPTH];
+    int depth = 0;
+    st[0] = (CostFrame){0, 0};
+    int reps_in_row = 0; /* repetition operators since the last atom ("*?" is two) */
+    for (const char *p = pat; *p;) {
+        CostFrame *f = &st[depth];
+        char c = *p;
+        uint64_t factor = 0; /* a repetition when > 0 */
+        if (c == '*' || c == '?') {
+            factor = 1;
+            p++;
+        } else if (c == '+') {
+            factor = 2;
+            p++;
+        } else if (c == '{') {
+            const char *q = p + 1;
+            long bound = 0, copies = read_interval(&q, &bound);
+            if (copies >= 0) {
+                if (bound > PLAN_MAX_INTERVAL) return "a repetition count above 255";
+                factor = (uint64_t)copies;
+                p = q;
+            }
+        }
+        if (factor && ++reps_in_row > 2) /* "a***": glibc's regcomp slows down (seconds at 70) */
+            return "more than two repetition operators in a row (like a***)";
+        if (!factor) reps_in_row = 0;
+        if (factor) { /* the last atom written out `factor` times, plus the operator */
+            uint64_t grown = cost_mul(f->last, factor);
+            f->total += grown - f->last + 1;
+            f->last = grown + 1;
+        } else if (c == '(') {
+            if (++depth >= COST_MAX_DEPTH) return "groups nested too deep";
+            st[depth] = (CostFrame){0, 0};
+            p++;
+            continue;
+        } else if (c == ')' && depth > 0) {
+            uint64_t inner = st[depth].total + 1;
+            depth--;
+            st[depth].total += inner;
+            st[depth].last = inner;
+            p++;
+        } else {
+            if (c == '\\' && p[1] >= '1' && p[1] <= '9')
+                return "a back-reference (\\1 to \\9), which can take glibc minutes";
+            if (c == '\\' && p[1]) {
+                p += 2;
+            } else if (c == '[') { /* a bracket expression is one node */
+                const char *q = p + 1;
+                if (*q == '^') q++;
+                if (*q == ']') q++;
+                while (*q && *q != ']') {
+                    if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+                        const char *end = strchr(q + 2, q[1]);
+                        q = end && end[1] == ']' ? end + 2 : q + 1;
+                    } else {
+                        q++;
+                    }
+                }
+                p = *q ? q + 1 : q;
+            } else {
+                p++;
+            }
+            f->total += 1;
+            f->last = 1;
+        }
+        if (st[depth].total > PLAN_MAX_PATTERN_NODES)
+            return "too complex: it would take more than 1024 regex nodes";
+    }
+    uint64_t total = 0;
+    for (int d = 0; d <= depth; d++) total += st[d].total;
+    if (total > PLAN_MAX_PATTERN_NODES) return "too complex: it would take more than 1024 regex nodes";
+    *nodes = total;
+    return NULL;
+}
+
 static Status parse_line(PlanRules *r, char *line, int lineno, const char *name, bool *entry,
-                         Error *err) {
+                         uint64_t *file_nodes, Error *err) {
     char *s = trim(line);
     if (*s == '\0' || *s == '#') return ST_OK;
     *entry = true;
@@ -57,6 +198,15 @@ static Status parse_line(PlanRules *r, char *line, int lineno, const char *name,
     }
     if (r->n_rules >= PLAN_MAX_RULES)
         return error_set(err, ST_LIMIT, "%s:%d: more than %d rules", name, lineno, PLAN_MAX_RULES);
+    uint64_t nodes = 0;
+    const char *why = pattern_cost(pattern, &nodes);
+    if (why)
+        return error_set(err, ST_LIMIT, "%s:%d: pattern '%.60s%s' refused: %s", name, lineno, pattern,
+                         strlen(pattern) > 60 ? "..." : "", why);
+    *file_nodes += nodes;
+    if (*file_nodes > PLAN_MAX_FILE_NODES)
+        return error_set(err, ST_LIMIT, "%s:%d: the patterns together are too complex (more than %d regex nodes)",
+                         name, lineno, PLAN_MAX_FILE_NODES);
     PlanRule *rule = &r->rules[r->n_rules];
     memset(rule, 0, sizeof *rule);
     int rc = regcomp(&rule->re, pattern, REG_EXTENDED | REG_NOSUB);
@@ -94,6 +244,7 @@ Status plan_rules_parse(PlanRules *r, const char *text, size_t len, const char *
     if (!r->rules) return error_set(err, ST_NOMEM, "%s: out of memory", name);
     int lineno = 0;
     int n_entries = 0;
+    uint64_t file_nodes = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
@@ -106,7 +257,7 @@ Status plan_rules_parse(PlanRules *r, const char *text, size_t len, const char *
         memcpy(line, text + pos, n);
         line[n] = '\0';
         bool entry = false;
-        Status st = parse_line(r, line, lineno, name, &entry, err);
+        Status st = parse_line(r, line, lineno, name, &entry, &file_nodes, err);
         if (st != ST_OK) {
             plan_rules_free(r);
             return st;

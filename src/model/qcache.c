@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fmt.h"
+#include "base/sysmem.h"
 #include "quant/types.h"
 
 typedef enum EntryState { ENTRY_BUILDING, ENTRY_READY } EntryState;
@@ -156,6 +158,11 @@ size_t qcache_memory(const QuantCache *c) {
     return c->memory;
 }
 
+/* Bytes of the model's float copies (what every plan quantizes from). */
+static double m_floats_bytes(const Model *m) {
+    return 4.0 * (double)m->n_params;
+}
+
 /* F32, or the file's own storage type on rows it fits: no copy needed (unless
  * the float copy was edited and no longer is the file's values). */
 static bool build_borrowed(const ModelTensor *t, Format f, bool edited, QTensor *q) {
@@ -217,6 +224,24 @@ Status qcache_get_progress(QuantCache *c, int tensor, Format f, const Progress *
             return ST_OK;
         }
         pthread_cond_wait(&c->built, &c->mu); /* another thread is building it */
+    }
+    /* A new copy (codes or blocks, and its dequantized floats) must fit beside
+     * the model's floats and the copies already made; nothing is evicted (jobs
+     * may hold any entry), so refusing is what keeps a big model from taking
+     * the machine down after a few presets. Borrowed entries cost nothing. */
+    QTensor probe;
+    if (!build_borrowed(t, f, c->edited[tensor], &probe)) {
+        uint64_t need = (uint64_t)m_floats_bytes(c->m) + c->memory +
+                        (uint64_t)format_tensor_bytes(f, t->rows, t->cols) + (uint64_t)t->n_elements * 5;
+        if (!sysmem_fits(need)) {
+            pthread_mutex_unlock(&c->mu);
+            char have[32], used[32];
+            fmt_bytes(have, sizeof have, (double)sysmem_total());
+            fmt_bytes(used, sizeof used, (double)c->memory);
+            return error_set(err, ST_LIMIT,
+                             "tensor '%s': no memory left for another quantized copy (%s of copies already; "
+                             "this machine has %s)", t->name, used, have);
+        }
     }
     Entry *e = calloc(1, sizeof *e);
     if (!e) {

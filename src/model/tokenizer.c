@@ -31,6 +31,8 @@
 #include <string.h>
 
 #include "base/checked.h"
+#include "base/fmt.h"
+#include "base/sysmem.h"
 
 /* ------------------------------------------------------------------ vocabulary */
 
@@ -388,6 +390,14 @@ Status tokenizer_encode(const Tokenizer *t, const char *text, size_t len, bool a
     if (len > (size_t)INT_MAX - 3 || !checked_mul_size(len + 3, sizeof **ids, &out_bytes) ||
         !checked_mul_size(len + 1, sizeof(Symbol), &sym_bytes))
         return error_set(err, ST_LIMIT, "text of %zu bytes is too long to tokenize at once", len);
+    /* Working set per byte: a symbol, an output id, the prefixed copy and, at
+     * worst, three heap entries (one per initial pair and two per merge). */
+    if (!sysmem_fits((uint64_t)len * (sizeof(Symbol) + sizeof(int) + 1 + 3 * sizeof(Bigram)))) {
+        char have[32];
+        fmt_bytes(have, sizeof have, (double)sysmem_total());
+        return error_set(err, ST_LIMIT, "text of %zu bytes is too long to tokenize at once on a machine with %s",
+                         len, have);
+    }
     int n_text = (int)len + (prefix ? 1 : 0);
 
     Encoder e = {.t = t, .text = text};

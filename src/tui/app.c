@@ -721,9 +721,13 @@ static int handle_mouse(App *a) {
     MEVENT ev;
     if (getmouse(&ev) != OK) return UI_NONE;
     if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) return UI_NONE;
-    if (ev.bstate & BUTTON4_PRESSED) return SCREENS[a->screen]->on_action(a, ACT_UP, 0) | UI_REDRAW;
+    /* The wheel scrolls the screen, if it scrolls at all: a screen without
+     * on_action ignores it (a wheel turn there used to call a NULL pointer;
+     * found by test_tui_chaos). */
+    int (*wheel)(App *, Action, int) = SCREENS[a->screen]->on_action;
+    if (ev.bstate & BUTTON4_PRESSED) return (wheel ? wheel(a, ACT_UP, 0) : UI_NONE) | UI_REDRAW;
 #ifdef BUTTON5_PRESSED
-    if (ev.bstate & BUTTON5_PRESSED) return SCREENS[a->screen]->on_action(a, ACT_DOWN, 0) | UI_REDRAW;
+    if (ev.bstate & BUTTON5_PRESSED) return (wheel ? wheel(a, ACT_DOWN, 0) : UI_NONE) | UI_REDRAW;
 #endif
     if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED))) return UI_NONE;
     if (a->popup.kind != POPUP_NONE) return UI_NONE;
@@ -760,6 +764,9 @@ static int handle_mouse(App *a) {
 static int handle_key(App *a, int ch) {
     if (ch == KEY_RESIZE) return UI_REDRAW;
     if (ch == KEY_MOUSE) return a->mouse ? handle_mouse(a) : UI_NONE;
+    /* Ctrl-C quits from anywhere, an open menu or input line included (a popup
+     * used to swallow it; found by test_tui_chaos). */
+    if (keys_lookup(ch, SCR_ALL) == ACT_QUIT_NOW) return global_action(a, ACT_QUIT_NOW);
     if (a->popup.kind != POPUP_NONE) return popup_key(a, ch);
     if (COLS < UI_MIN_COLS || LINES < UI_MIN_ROWS) { /* only quitting makes sense */
         Action act = keys_lookup(ch, SCR_ALL);

@@ -1,35 +1,35 @@
-/* fuzz_gguf.c — libFuzzer target for the GGUF reader (and writer round trip).
+/* fuzz_gguf.c — fuzz target for the GGUF reader (and the writer round trip).
  *
- * Not part of `make test`. Build and run by hand with clang, e.g.:
- *   clang -std=c11 -g -O1 -Isrc -D_POSIX_C_SOURCE=200809L \
- *         -fsanitize=fuzzer,address,undefined tests/fuzz/fuzz_gguf.c \
- *         src/gguf/[a-z]*.c src/base/[a-z]*.c src/quant/types.c -lm -lpthread -o build/fuzz_gguf
- *   ./build/fuzz_gguf -max_len=4096 CORPUS_DIR
- * (any small GGUF files make a good corpus, e.g. ones written with gguf_writer_*).
+ *   make fuzz FUZZ_TARGETS=gguf        libFuzzer, seeds in tests/fuzz/corpus/gguf/
+ *   build/tests/fuzz_gguf FILE...      replay without clang (standalone.c)
  *
- * Invariants: parsing never reads outside the input and frees everything; an
- * accepted file has every tensor inside the input and convertible (or
- * ST_UNSUPPORTED); copying an accepted file through the writer gives a file the
- * reader accepts with the same keys and tensors. Running with -malloc_limit_mb=8
- * shows the reader never allocates much more than the input.
+ * Invariants: parsing never reads outside the input and frees everything; a
+ * refusal is one message that starts with the file's name; an accepted file has
+ * every tensor inside the input and convertible (or ST_UNSUPPORTED); copying an
+ * accepted file through the writer gives a file the reader accepts with the same
+ * keys and tensors. Running with -malloc_limit_mb shows the reader never
+ * allocates much more than the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz.h"
 #include "gguf/gguf.h"
 
-static void check(int ok) {
-    if (!ok) abort();
-}
+#define check FUZZ_CHECK
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     GgufFile f;
     Error err;
     if (gguf_parse(&f, data, size, "fuzz.gguf", &err) != ST_OK) {
-        check(strncmp(err.msg, "fuzz.gguf: ", 11) == 0);
+        FUZZ_CHECK_MESSAGE(err.msg, "fuzz.gguf: ");
         return 0;
     }
     char line[256];
