@@ -312,7 +312,7 @@ static struct {
     const Session *s;
     unsigned generation;
     int tensor;
-    uint32_t key;
+    uint64_t key; /* format_key: modifiers live in the upper half */
     WeightStats st;
     double bytes;
 } memo[MEMO_SLOTS];
@@ -320,7 +320,7 @@ static int memo_next;
 
 bool lesson_tensor_stats(Session *s, int tensor, Format f, WeightStats *out, double *bytes) {
     if (!s || !s->model || tensor < 0 || tensor >= s->model->n_tensors) return false;
-    uint32_t key = format_key(f);
+    uint64_t key = format_key(f);
     for (int k = 0; k < MEMO_SLOTS; k++)
         if (memo[k].s == s && memo[k].generation == s->generation && memo[k].tensor == tensor && memo[k].key == key) {
             *out = memo[k].st;

@@ -27,7 +27,7 @@ enum { LABEL_W = 7, ZOOM_MAX = 1024 };
 typedef struct HistCache {
     const Model *model;
     int tensor;
-    uint32_t fmt_key;
+    uint64_t fmt_key;
     const QTensor *q;        /* the tensor in its planned format (owned by the cache) */
     double lo_all, hi_all;   /* range of the weights and of their decoded values */
     double emax;             /* largest |decoded - weight| */
@@ -86,7 +86,7 @@ static bool current_data(App *a, TensorStatsEntry *st, const QTensor **q) {
 /* Points the cache at tensor i in its format (ranges only; histograms later). */
 static void cache_select(App *a, int i, const QTensor *q) {
     const Model *m = a->s->model;
-    uint32_t key = format_key(q->fmt);
+    uint64_t key = format_key(q->fmt);
     if (cache.model == m && cache.tensor == i && cache.fmt_key == key && cache.q == q) return;
     cache_drop_hists();
     cache.model = m;
