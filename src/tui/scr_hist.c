@@ -1,7 +1,10 @@
 /* scr_hist.c — the Histogram screen: one tensor's weights with the grid of its
  * planned format drawn over them, the values they were rounded to, the rounding
  * error with its figures, and a block inspector that lays one block open down to
- * its bytes.
+ * its bytes. Below the figures: how far the largest weights sit from the rest
+ * (quant/outliers.h), the range of the inputs the matrix reads (measured on the
+ * evaluation text, A), and, while an injected outlier is in place (x), a warning
+ * that the model itself is edited (r restores it).
  *
  * Numbers come from the session (statistics), the quantized-copy cache (the
  * decoded values the model runs) and inspect_block() (one block's facts); this
@@ -16,6 +19,7 @@
 #include "base/file.h"
 #include "plot/tensor_plot.h"
 #include "quant/inspect.h"
+#include "quant/outliers.h"
 #include "quant/types.h"
 #include "tui/ui.h"
 
@@ -338,10 +342,17 @@ typedef struct Layout {
     int legend;
     int ehead, ey, eh;   /* error chart: heading, rows, labels at ey+eh */
     int fig1, fig2, hint;
+    int fig3, fig4;      /* outliers; inputs or the edited-weights warning (0: no room) */
     int iy, ih;          /* inspector (ih 0: closed) */
 } Layout;
 
 enum { INSPECT_ROWS = 20, FIXED_ROWS = 9 };
+
+/* Rows for the outliers and inputs lines: both on a full screen, one (the
+ * warning if weights are edited, else the outliers) when rows are short. */
+static int extra_rows(int h) {
+    return h >= 20 ? 2 : h >= 16 ? 1 : 0;
+}
 
 static Layout layout(const App *a, Rect r) {
     Layout L;
@@ -360,7 +371,8 @@ static Layout layout(const App *a, Rect r) {
         }
         return L;
     }
-    int charts = r.h - FIXED_ROWS;
+    int extra = extra_rows(r.h);
+    int charts = r.h - FIXED_ROWS - extra;
     int eh = charts * 2 / 5;
     if (eh < 3) eh = 3;
     L.wy = r.y + 1;
@@ -371,7 +383,14 @@ static Layout layout(const App *a, Rect r) {
     L.eh = eh;
     L.fig1 = L.ey + eh + 1;
     L.fig2 = L.fig1 + 1;
-    L.hint = L.fig2 + 1;
+    if (extra == 2) {
+        L.fig3 = L.fig2 + 1;
+        L.fig4 = L.fig3 + 1;
+    } else if (extra == 1) {
+        if (session_weights_edited(a->s)) L.fig4 = L.fig2 + 1;
+        else L.fig3 = L.fig2 + 1;
+    }
+    L.hint = L.fig2 + 1 + extra;
     return L;
 }
 
@@ -429,11 +448,132 @@ static void draw_legend(App *a, Rect r, int y) {
         draw_textf(y, x, end - x, ROLE_DIM, "no grid: each weight rounds to the nearest %s", fmt);
         return;
     }
+    /* what a pruned or split format adds to the picture, said first when room is short */
+    Format f = cache.q->fmt;
+    char more[128] = "";
+    if (f.prune == PRUNE_2_4) snprintf(more, sizeof more, "  spike at 0: 2:4 pruned");
+    else if (f.prune) snprintf(more, sizeof more, "  spike at 0: %d%% pruned", f.prune_pct);
+    if (f.split && cache.q->n_outliers > 0) {
+        char k[32];
+        size_t n = strlen(more);
+        snprintf(more + n, sizeof more - n, "  %s kept in FP16 off the grid",
+                 ui_fmt_count(k, sizeof k, (double)cache.q->n_outliers));
+    }
     char cap[128];
     levels_caption(b, cap, sizeof cap, false);
+    if (x + 2 + draw_width(cap) + draw_width(more) > end) levels_caption(b, cap, sizeof cap, true);
     x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g_tick());
-    draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
+    x += draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
+    if (more[0]) draw_text(y, x, end - x, ROLE_WARN, more);
     (void)a;
+}
+
+/* ------------------------------------------------- outliers and inputs */
+
+/* The outlier facts of the shown tensor, for the session's generation (an
+ * injected outlier changes them; so may nothing else, but a generation is cheap
+ * to compare and a tensor's facts take one pass). */
+static struct {
+    const Session *s;
+    const Model *m;
+    unsigned generation;
+    int tensor;
+    bool ok;
+    OutlierFacts f;
+} facts = {.tensor = -1};
+
+static const OutlierFacts *tensor_facts(App *a, int i) {
+    const Session *s = a->s;
+    if (facts.s == s && facts.m == s->model && facts.generation == s->generation && facts.tensor == i)
+        return facts.ok ? &facts.f : NULL;
+    const ModelTensor *t = &s->model->tensors[i];
+    Error err;
+    facts.s = s;
+    facts.m = s->model;
+    facts.generation = s->generation;
+    facts.tensor = i;
+    facts.ok = t->f32 && outliers_facts(t->f32, t->rows, t->cols, 1, &facts.f, &err) == ST_OK;
+    return facts.ok ? &facts.f : NULL;
+}
+
+/* The first of the texts that fits in w columns (the last regardless). */
+static const char *fitting(int w, const char *a, const char *b, const char *c) {
+    if ((int)strlen(a) <= w) return a;
+    if ((int)strlen(b) <= w || !c) return b;
+    return c;
+}
+
+static void draw_outliers(App *a, Rect r, int y) {
+    const OutlierFacts *f = tensor_facts(a, cache.tensor);
+    if (!f || f->n_top == 0) return;
+    const OutlierEntry *e = &f->top[0];
+    char l1[200], l2[200], l3[200], k6[32];
+    ui_fmt_count(k6, sizeof k6, (double)f->beyond_6std);
+    snprintf(l1, sizeof l1, "outliers: largest |w| %.3g at [%lld, %lld] = %.1f std; kurtosis %.1f (Gaussian 3); %s beyond 6 std",
+             fabs((double)e->value), (long long)e->row, (long long)e->col, f->max_over_std, f->kurtosis, k6);
+    snprintf(l2, sizeof l2, "largest |w| %.3g at [%lld, %lld] = %.1f std  kurtosis %.1f  beyond 6 std: %s",
+             fabs((double)e->value), (long long)e->row, (long long)e->col, f->max_over_std, f->kurtosis, k6);
+    snprintf(l3, sizeof l3, "max|w| %.3g = %.1f std  kurtosis %.1f", fabs((double)e->value), f->max_over_std, f->kurtosis);
+    ThemeRole role = f->max_over_std >= 10 ? ROLE_WARN : ROLE_NORMAL;
+    draw_text(y, r.x + 1, r.w - 2, role, fitting(r.w - 2, l1, l2, l3));
+}
+
+/* The inputs the shown matrix reads (eval.txt, else calib.txt), or the
+ * warning that weights are edited. */
+static void draw_inputs(App *a, Rect r, int y) {
+    Session *s = a->s;
+    int w = r.w - 2, i = cache.tensor;
+    const ModelTensor *t = &s->model->tensors[i];
+    char l1[256], l2[256];
+    if (session_weights_edited(s)) {
+        const WeightEdit *e = &s->edits.items[s->edits.n - 1];
+        const ModelTensor *et = &s->model->tensors[e->tensor];
+        int64_t row = e->index / et->cols, col = e->index % et->cols;
+        if (e->tensor == i) {
+            snprintf(l1, sizeof l1, "EDITED: w[%lld, %lld] %+.3g -> %+.3g: every figure is of the edited model",
+                     (long long)row, (long long)col, (double)e->original, (double)e->value);
+            snprintf(l2, sizeof l2, "EDITED: w[%lld, %lld] %+.3g -> %+.3g; r restores", (long long)row, (long long)col,
+                     (double)e->original, (double)e->value);
+        } else {
+            snprintf(l1, sizeof l1, "EDITED: a weight of %s is changed (x); r restores the model", et->name);
+            snprintf(l2, sizeof l2, "EDITED: %s; r restores", et->name);
+        }
+        draw_text(y, r.x + 1, w, ROLE_WARN, fitting(w, l1, l2, NULL));
+        return;
+    }
+    double prog;
+    if (session_job_progress(s, JOB_ACTS, &prog, NULL, 0)) {
+        draw_text(y, r.x + 1, w, ROLE_DIM, "inputs: the FP32 model is reading eval.txt (Esc stops)...");
+        return;
+    }
+    bool eval = true;
+    const CalibSite *site = session_activation_site(s, i, true);
+    if (!site) {
+        site = session_activation_site(s, i, false);
+        eval = false;
+    }
+    if (!site) {
+        const char *why = !plan_is_quantizable(t) ? "inputs: ranges are measured for matrices"
+                          : i == s->model->token_embd && !s->model->tied_output
+                              ? "inputs: token_embd is looked up by token, not multiplied: it reads no inputs"
+                              : "inputs: A measures what this matrix reads while the model runs eval.txt";
+        draw_text(y, r.x + 1, w, ROLE_DIM, why);
+        return;
+    }
+    double rms = site->count > 0 && site->n > 0 ? sqrt(site->sum_sq / ((double)site->count * (double)site->n)) : 0;
+    int64_t widest = 0;
+    for (int64_t c = 1; site->chan_absmax && c < site->n; c++)
+        if (site->chan_absmax[c] > site->chan_absmax[widest]) widest = c;
+    const char *text = eval ? "eval.txt" : "calib.txt";
+    snprintf(l1, sizeof l1, "inputs on %s: %+.3g .. %+.3g, RMS %.3g; widest channel %lld: |x| %.3g = %.1fx RMS", text,
+             (double)site->min, (double)site->max, rms, (long long)widest, (double)site->absmax,
+             rms > 0 ? site->absmax / rms : 0.0);
+    char l3[256];
+    snprintf(l2, sizeof l2, "inputs on %s: %+.3g .. %+.3g, RMS %.3g; channel %lld reaches %.1fx RMS", text,
+             (double)site->min, (double)site->max, rms, (long long)widest, rms > 0 ? site->absmax / rms : 0.0);
+    snprintf(l3, sizeof l3, "inputs (%s): %+.3g .. %+.3g, RMS %.3g, max %.1fx RMS", text, (double)site->min,
+             (double)site->max, rms, rms > 0 ? site->absmax / rms : 0.0);
+    draw_text(y, r.x + 1, w, ROLE_NORMAL, fitting(w, l1, l2, l3));
 }
 
 static void draw_figures(App *a, Rect r, const Layout *L, const TensorStatsEntry *e) {
@@ -695,8 +835,12 @@ static void hist_draw(App *a, Rect r) {
         draw_error_chart(a, r, L.ey, L.eh);
     }
     draw_figures(a, r, &L, &st);
-    draw_text(L.hint, r.x + 1, r.w - 2, ROLE_DIM,
-              "i inspect  Space/f format  +/-/0 zoom  L log  [ ] tensor  Up/Down chart  P PNG");
+    if (L.fig3) draw_outliers(a, r, L.fig3);
+    if (L.fig4) draw_inputs(a, r, L.fig4);
+    const char *hint = session_weights_edited(a->s)
+                           ? "i inspect  f format  x outlier  r restore  +/- zoom  L log  [ ] tensor  P PNG"
+                           : "i inspect  f format  x outlier  A inputs  +/- zoom  L log  [ ] tensor  P PNG";
+    draw_text(L.hint, r.x + 1, r.w - 2, ROLE_DIM, hint);
 }
 
 /* --------------------------------------------------------------- actions */
@@ -726,6 +870,22 @@ static void change_bits(App *a) {
     if (format_equal(cur, next)) next = FORMAT_FP32; /* INT4 wraps to FP32 */
     char label[64];
     if (session_set_format(s, i, next)) app_set_status(a, false, "%s now %s", t->name, format_label(next, label, sizeof label));
+}
+
+/* x: the largest |w| of the inspected block when the inspector is open, else
+ * of the whole tensor. */
+static void inject(App *a) {
+    int i = current_tensor(a);
+    TensorStatsEntry st;
+    if (!a->hist.inspect || !prepare(a, 0, 0, &st) || !cache.info_ok) {
+        app_inject_largest(a, i);
+        return;
+    }
+    const BlockInfo *b = &cache.info;
+    int best = 0;
+    for (int k = 1; k < b->n; k++)
+        if (fabsf(b->values[k]) > fabsf(b->values[best])) best = k;
+    app_inject_menu(a, i, b->row, b->col + best);
 }
 
 static void move_block(App *a, int64_t delta, bool absolute) {
@@ -785,6 +945,18 @@ static int hist_action(App *a, Action act, int ch) {
         v->inspect = true;
         return UI_REDRAW | UI_HANDLED;
     case ACT_FEWER_BITS: change_bits(a); return UI_REDRAW | UI_HANDLED;
+    case ACT_FORMAT_ALL: app_format_menu(a, INT32_MIN); return UI_REDRAW | UI_HANDLED;
+    case ACT_INJECT: inject(a); return UI_REDRAW | UI_HANDLED;
+    case ACT_ACTIVATIONS: {
+        double prog;
+        if (session_job_progress(a->s, JOB_ACTS, &prog, NULL, 0)) {
+            app_set_status(a, false, "measuring already: the FP32 model is reading eval.txt");
+        } else {
+            session_request_activations(a->s);
+            app_set_status(a, false, "measuring input ranges: the FP32 model reads eval.txt (Esc stops)");
+        }
+        return UI_REDRAW | UI_HANDLED;
+    }
     case ACT_FORMAT_MENU: {
         int i = current_tensor(a);
         if (plan_is_quantizable(&a->s->model->tensors[i])) app_format_menu(a, i);
