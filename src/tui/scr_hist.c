@@ -659,6 +659,29 @@ static void draw_level_list(Rect r, int y, int end, const BlockInfo *b) {
     }
 }
 
+/* An outlier split's side list, for the inspected window: the weights kept in
+ * FP16 (their place in the window, as the value rows number them, and value).
+ * The dense codes hold 0 there; the decoded row shows code + FP16 value. */
+static void draw_block_outliers(Rect r, int y, const BlockInfo *b) {
+    const QTensor *q = cache.q;
+    char list[256] = "";
+    size_t n = 0;
+    int count = 0;
+    for (int64_t k = q->sp_row ? q->sp_row[b->row] : 0; q->sp_row && k < q->sp_row[b->row + 1]; k++) {
+        int64_t c = q->sp_col[k];
+        if (c < b->col || c >= b->col + b->n) continue;
+        count++;
+        if (n + 24 < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "  w%lld = %+.4f", (long long)(c - b->col), (double)q->sp_val[k]);
+    }
+    if (count == 0)
+        draw_textf(y, r.x + 1, r.w - 2, ROLE_DIM, "outlier split: none of this block's weights is among the %lld kept in FP16",
+                   (long long)q->n_outliers);
+    else
+        draw_textf(y, r.x + 1, r.w - 2, ROLE_WARN, "%d weight%s of this block kept in FP16 (its code stands for 0):%s", count,
+                   count == 1 ? "" : "s", list);
+}
+
 static void draw_inspector(Rect r, int y0, int h) {
     const BlockInfo *b = &cache.info;
     int end = y0 + h;
@@ -702,6 +725,7 @@ static void draw_inspector(Rect r, int y0, int h) {
                    cache.emax == 0 ? "nothing rounded" : "each value rounded alone");
     }
     y++;
+    if (b->fmt.split && y < end) draw_block_outliers(r, y++, b);
 
     /* the values, 8 to a row: weight, code, decoded, error */
     int cw = (r.w - 2 - 6) / 8;
