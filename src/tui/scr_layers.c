@@ -85,7 +85,7 @@ static bool plan_prunes(const Session *s) {
 }
 
 static Cols layout(int w, bool zeros) {
-    Cols c = {zeros ? 15 : 18, 9, 0, 16, 9, 6, 9, 8, 0, zeros ? 6 : 0};
+    Cols c = {15, 9, 0, zeros ? 16 : 18, 9, 6, 9, 8, 0, zeros ? 6 : 0};
     int used = 2 + c.name + c.shape + c.format + c.bytes + c.bits + c.rmse + c.sqnr + c.zeros;
     if (w - used >= 10) {
         c.weights = 10;

@@ -246,9 +246,21 @@ static void draw_sensitivity(App *a, int y, int x, int w, int h) {
 
 /* ------------------------------------------------------------ frontier */
 
-/* A point's label in the scatter: "all INT4" -> "INT4"; plans without a name
- * get their place in the order measured. */
+/* A point's label in the scatter: "all INT4" -> "INT4"; the twins G measures
+ * ("all INT4, GPTQ") say their method first, so it survives a cut label
+ * ("GPTQ INT4"); plans without a name get their place in the order measured. */
 static void point_label(const FrontierPoint *f, int i, char *out, size_t size) {
+    size_t n = strlen(f->label);
+    const char *method = n > 6 && strcmp(f->label + n - 6, ", GPTQ") == 0 ? "GPTQ"
+                         : n > 5 && strcmp(f->label + n - 5, ", RTN") == 0 ? "RTN"
+                                                                           : NULL;
+    if (method) {
+        const char *base = strncmp(f->label, "all ", 4) == 0 ? f->label + 4 : f->label;
+        int len = (int)(f->label + n - base) - (method[0] == 'G' ? 6 : 5);
+        if (strncmp(base, "edited,", 7) == 0 || strncmp(base, "plan,", 5) == 0) snprintf(out, size, "%s #%d", method, i + 1);
+        else snprintf(out, size, "%s %.*s", method, len < 20 ? len : 20, base);
+        return;
+    }
     if (strncmp(f->label, "all ", 4) == 0) snprintf(out, size, "%.20s", f->label + 4);
     else if (strcmp(f->label, "edited") == 0 || strcmp(f->label, "plan") == 0) snprintf(out, size, "#%d", i + 1);
     else snprintf(out, size, "%.24s", f->label);
