@@ -462,6 +462,7 @@ static void draw_legend(App *a, Rect r, int y) {
     char cap[128];
     levels_caption(b, cap, sizeof cap, false);
     if (x + 2 + draw_width(cap) + draw_width(more) > end) levels_caption(b, cap, sizeof cap, true);
+    if (x + 2 + draw_width(cap) + draw_width(more) > end) snprintf(cap, sizeof cap, "%d levels", b->n_levels);
     x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g_tick());
     x += draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
     if (more[0]) draw_text(y, x, end - x, ROLE_WARN, more);
@@ -807,7 +808,13 @@ static void draw_pending(App *a, Rect r) {
     double prog;
     char label[64];
     draw_header(a, r, r.y, false);
-    if (session_job_progress(a->s, JOB_STATS, &prog, label, sizeof label)) {
+    if (tensor_format(a->s, a->hist.tensor).method == METHOD_GPTQ && session_needs_calibration(a->s)) {
+        bool running = session_job_progress(a->s, JOB_CALIB, &prog, label, sizeof label);
+        draw_text(r.y + 2, r.x + 1, r.w - 2, ROLE_DIM,
+                  running ? "GPTQ weighs rounding errors by this matrix's inputs: calibrating on calib.txt..."
+                          : "GPTQ needs a calibration on calib.txt first: C runs it, u undoes the format.");
+        if (running) draw_progress(r.y + 3, r.x + 1, r.w - 2 < 60 ? r.w - 2 : 60, prog, label);
+    } else if (session_job_progress(a->s, JOB_STATS, &prog, label, sizeof label)) {
         draw_text(r.y + 2, r.x + 1, r.w - 2, ROLE_DIM, "A big tensor: its statistics are being measured in the background.");
         draw_progress(r.y + 3, r.x + 1, r.w - 2 < 60 ? r.w - 2 : 60, prog, label);
     } else {

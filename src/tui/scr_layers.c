@@ -201,8 +201,12 @@ enum { EXPLAIN_MAX = 3 };
 static int drawn_list_h; /* rows of the list last drawn (for clicks) */
 
 /* The first of the texts that fits in w columns (the last one regardless). */
+static void pick3(char *out, size_t size, int w, const char *a, const char *b, const char *c) {
+    snprintf(out, size, "%s", (int)strlen(a) <= w ? a : (int)strlen(b) <= w || !c ? b : c);
+}
+
 static void pick(char *out, size_t size, int w, const char *a, const char *b) {
-    snprintf(out, size, "%s", (int)strlen(a) <= w ? a : b);
+    pick3(out, size, w, a, b, NULL);
 }
 
 /* One line for each of GPTQ, pruning and an outlier split on tensor i, saying
@@ -211,7 +215,7 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
     Session *s = a->s;
     const ModelTensor *t = &s->model->tensors[i];
     Format f = s->plan.fmt[i];
-    char base[FORMAT_NAME_MAX], b1[32], b2[32], l1[256], l2[256];
+    char base[FORMAT_NAME_MAX], b1[32], b2[32], l1[256], l2[256], l3[256];
     format_label(format_base(f), base, sizeof base);
     int n = 0;
     double dense = format_tensor_bytes(f, t->rows, t->cols);
@@ -243,15 +247,18 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
         if (f.prune == PRUNE_2_4) {
             snprintf(l1, sizeof l1, "2:4 pruning: half the weights are 0%s, but a dense file is just as big (%s B);"
                                     " a 2:4 sparse format: %s B", zeros, b1, b2);
-            snprintf(l2, sizeof l2, "2:4: half are 0, a dense file as big (%s B); 2:4 sparse: %s B", b1, b2);
+            snprintf(l2, sizeof l2, "2:4: half are zero, yet a dense file is as big (%s B); 2:4-sparse: %s B", b1, b2);
+            snprintf(l3, sizeof l3, "2:4: half are 0; dense %s B, 2:4-sparse %s B", b1, b2);
         } else {
             char cut[32];
             ui_fmt_count(cut, sizeof cut, (double)format_prune_count(f, t->rows, t->cols));
             snprintf(l1, sizeof l1, "pruned %d%%: %s weights set to 0%s; dense file as big (%s B); bitmap-sparse: %s B",
                      f.prune_pct, cut, zeros, b1, b2);
-            snprintf(l2, sizeof l2, "pruned %d%%: %s set to 0; dense %s B, sparse %s B", f.prune_pct, cut, b1, b2);
+            snprintf(l2, sizeof l2, "pruned %d%%: %s weights are 0, yet dense it is as big (%s B); sparse: %s B",
+                     f.prune_pct, cut, b1, b2);
+            snprintf(l3, sizeof l3, "pruned %d%%: dense %s B, bitmap-sparse %s B", f.prune_pct, b1, b2);
         }
-        pick(lines[n++], 256, w, l1, l2);
+        pick3(lines[n++], 256, w, l1, l2, l3);
     }
     if (f.split) {
         int64_t k = format_outlier_count(f, t->rows, t->cols);
