@@ -254,7 +254,7 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
             ui_fmt_count(cut, sizeof cut, (double)format_prune_count(f, t->rows, t->cols));
             snprintf(l1, sizeof l1, "pruned %d%%: %s weights set to 0%s; dense file as big (%s B); bitmap-sparse: %s B",
                      f.prune_pct, cut, zeros, b1, b2);
-            snprintf(l2, sizeof l2, "pruned %d%%: %s weights are 0, yet dense it is as big (%s B); sparse: %s B",
+            snprintf(l2, sizeof l2, "pruned %d%%: %s weights are 0, yet as big dense (%s B); sparse: %s B",
                      f.prune_pct, cut, b1, b2);
             snprintf(l3, sizeof l3, "pruned %d%%: dense %s B, bitmap-sparse %s B", f.prune_pct, b1, b2);
         }
@@ -264,8 +264,8 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
         int64_t k = format_outlier_count(f, t->rows, t->cols);
         ui_fmt_count(b1, sizeof b1, (double)k);
         ui_fmt_count(b2, sizeof b2, (double)k * FORMAT_OUTLIER_BYTES);
-        snprintf(l1, sizeof l1, "outlier split: the %s largest weights (%g%%) kept in FP16 beside the grid: +%s B",
-                 b1, f.outlier_bp / 100.0, b2);
+        snprintf(l1, sizeof l1, "outliers: the %s largest weights (%g%%) kept in FP16 off the grid: +%s bytes", b1,
+                 f.outlier_bp / 100.0, b2);
         snprintf(l2, sizeof l2, "outliers: %s kept in FP16, +%s B (6 each)", b1, b2);
         pick(lines[n++], 256, w, l1, l2);
     }

@@ -257,6 +257,7 @@ static void point_label(const FrontierPoint *f, int i, char *out, size_t size) {
     if (method) {
         const char *base = strncmp(f->label, "all ", 4) == 0 ? f->label + 4 : f->label;
         int len = (int)(f->label + n - base) - (method[0] == 'G' ? 6 : 5);
+        if (len > 5 && strncmp(base + len - 5, ".plan", 5) == 0) len -= 5; /* "int4.plan" -> "int4" */
         if (strncmp(base, "edited,", 7) == 0 || strncmp(base, "plan,", 5) == 0) snprintf(out, size, "%s #%d", method, i + 1);
         else snprintf(out, size, "%s %.*s", method, len < 20 ? len : 20, base);
         return;
