@@ -23,7 +23,7 @@ typedef struct CheckDef {
 } CheckDef;
 
 static const char *const SCREENS[] = {"model", "layers", "histogram", "compare", "quality", "lessons"};
-static const char *const MEASURES[] = {"quality", "speed", "compare", "sensitivity"};
+static const char *const MEASURES[] = {"quality", "speed", "compare", "sensitivity", "calibration", "methods"};
 
 enum { SPEED_TOKENS = 128 };
 
@@ -45,6 +45,8 @@ bool lesson_measured(const Session *s, const char *what) {
     if (strcmp(what, "speed") == 0) return s->speed.valid && is_plan_hash(s, s->speed.plan_hash);
     if (strcmp(what, "compare") == 0) return s->compare.valid && is_plan_hash(s, s->compare.plan_hash);
     if (strcmp(what, "sensitivity") == 0) return s->sens.valid && s->sens.n > 0;
+    if (strcmp(what, "calibration") == 0) return qcache_calibration(s->cache) && !session_needs_calibration(s);
+    if (strcmp(what, "methods") == 0) return s->methods.valid && is_plan_hash(s, s->methods.plan_hash);
     return false;
 }
 
@@ -62,6 +64,15 @@ bool lesson_measure_start(Session *s, const char *what) {
     if (strcmp(what, "sensitivity") == 0) {
         if (!session_job_progress(s, JOB_SENS, &progress, NULL, 0))
             session_request_sensitivity(s, FORMAT_INT4, SENS_TENSOR);
+        return true;
+    }
+    if (strcmp(what, "calibration") == 0) {
+        if (!session_job_progress(s, JOB_CALIB, &progress, NULL, 0)) session_calibrate(s);
+        return true;
+    }
+    if (strcmp(what, "methods") == 0) {
+        if (!session_job_progress(s, JOB_METHODS, &progress, NULL, 0) && !s->methods_after_calib)
+            session_request_method_compare(s);
         return true;
     }
     return false;
@@ -339,6 +350,41 @@ static void do_faster(Session *s, const LessonCheck *c, LessonAct *act) {
     if (!lesson_measured(s, "speed")) snprintf(act->measure, sizeof act->measure, "speed");
 }
 
+/* An outlier was injected into the tensor and is still in place. */
+static bool holds_outlier_injected(Session *s, const LessonCheck *c) {
+    int t = target_tensor(s, c, 0);
+    for (int k = 0; t >= 0 && k < s->edits.n; k++)
+        if (s->edits.items[k].tensor == t) return true;
+    return false;
+}
+
+/* As the x key does: the tensor's largest |w| times 10. */
+static void do_outlier_injected(Session *s, const LessonCheck *c, LessonAct *act) {
+    int t = target_tensor(s, c, 0);
+    if (t < 0 || holds_outlier_injected(s, c)) return;
+    const ModelTensor *m = &s->model->tensors[t];
+    int64_t best = 0;
+    for (int64_t k = 1; m->f32 && k < m->n_elements; k++)
+        if (fabsf(m->f32[k]) > fabsf(m->f32[best])) best = k;
+    Error err;
+    if (session_inject_outlier(s, t, best / m->cols, best % m->cols, 10.0, &err) == ST_OK)
+        note(act, "the largest weight of %s is now 10 times bigger", c->args[0]);
+    else note(act, "%s", err.msg);
+    act->tensor = t;
+}
+
+static bool holds_restored(Session *s, const LessonCheck *c) {
+    (void)c;
+    return !session_weights_edited(s);
+}
+
+static void do_restored(Session *s, const LessonCheck *c, LessonAct *act) {
+    (void)c;
+    if (!session_weights_edited(s)) return;
+    session_restore_weights(s);
+    note(act, "%s", "the weights are the file's again");
+}
+
 static const CheckDef CHECKS[] = {
     {{"screen", "screen SCREEN", "show a screen (model, layers, histogram, compare, quality, lessons)",
       {ARG_SCREEN, ARG_NONE, ARG_NONE}}, holds_screen, do_screen, NULL},
@@ -374,6 +420,11 @@ static const CheckDef CHECKS[] = {
       {ARG_TARGET, ARG_NONE, ARG_NONE}}, holds_sens_top, do_sens_top, "sensitivity"},
     {{"most-sensitive", "most-sensitive", "run the sensitivity scan and select the most sensitive tensor",
       {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity"},
+    {{"outlier-injected", "outlier-injected TENSOR",
+      "inject an outlier into the tensor (x on Layers or Histogram) and keep it there",
+      {ARG_TENSOR, ARG_NONE, ARG_NONE}}, holds_outlier_injected, do_outlier_injected, NULL},
+    {{"restored", "restored", "put back every weight an injected outlier changed (r)", {ARG_NONE, ARG_NONE, ARG_NONE}},
+     holds_restored, do_restored, NULL},
 };
 
 enum { N_CHECKS = (int)(sizeof CHECKS / sizeof CHECKS[0]) };
@@ -447,7 +498,8 @@ static Status parse_arg(LessonCheck *c, CheckArg kind, const char *word, Error *
         return error_set(err, ST_FORMAT, "'%s' is not a number", word);
     case ARG_MEASURE:
         if (in_list(word, MEASURES, sizeof MEASURES / sizeof MEASURES[0])) return ST_OK;
-        return error_set(err, ST_FORMAT, "unknown measurement '%s' (quality, speed, compare, sensitivity)", word);
+        return error_set(err, ST_FORMAT, "unknown measurement '%s' (quality, speed, compare, sensitivity, calibration, methods)",
+                         word);
     default: return ST_OK;
     }
 }
@@ -504,7 +556,11 @@ bool lesson_check_holds(Session *s, const LessonCheck *c) {
 }
 
 const char *lesson_check_needs(const LessonCheck *c) {
-    return c->kind >= 0 && c->kind < N_CHECKS ? CHECKS[c->kind].needs : NULL;
+    if (c->kind < 0 || c->kind >= N_CHECKS) return NULL;
+    /* a +gptq format's error cannot be known before the calibration */
+    for (int a = 0; a < c->n_args && a < 3; a++)
+        if (CHECKS[c->kind].info.args[a] == ARG_FORMAT && parsed_format(c, a).method == METHOD_GPTQ) return "calibration";
+    return CHECKS[c->kind].needs;
 }
 
 bool lesson_check_decidable(Session *s, const LessonCheck *c) {

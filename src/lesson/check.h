@@ -32,7 +32,7 @@ typedef enum CheckArg {
     ARG_SIZE,     /* 300kB, 1.2MB, 5000 (bytes) */
     ARG_NUMBER,   /* 0.05 */
     ARG_PERCENT,  /* 95% or 95 */
-    ARG_MEASURE   /* quality, speed, compare, sensitivity */
+    ARG_MEASURE   /* quality, speed, compare, sensitivity, calibration, methods */
 } CheckArg;
 
 typedef struct CheckInfo {
@@ -58,8 +58,9 @@ bool lesson_target_resolve(const Model *m, const char *target, int *tensor, int 
 bool lesson_check_holds(Session *s, const LessonCheck *c);
 
 /* The measurement a check needs before it can say yes or no ("compare" for
- * differs, "quality" for kl-below...), or NULL; and whether it is there for the
- * current plan. A when/unless choice is graded only once it is. */
+ * differs, "quality" for kl-below, "calibration" for a check on a +gptq
+ * format...), or NULL; and whether it is there for the current plan. A
+ * when/unless choice is graded only once it is. */
 const char *lesson_check_needs(const LessonCheck *c);
 bool lesson_check_decidable(Session *s, const LessonCheck *c);
 
@@ -79,8 +80,10 @@ void lesson_act_clear(LessonAct *act);
 void lesson_check_perform(Session *s, const LessonCheck *c, LessonAct *act);
 
 /* Starts a measurement by name on the session when it is not already there for
- * the current plan: "quality", "speed", "sensitivity". "compare" needs a prompt
- * the interface owns, so it is left to the caller (returns false). */
+ * the current plan: "quality", "speed", "sensitivity", "calibration" (GPTQ's,
+ * on calib.txt), "methods" (the plan by round-to-nearest and by GPTQ). "compare"
+ * needs a prompt the interface owns, so it is left to the caller (returns
+ * false). */
 bool lesson_measure_start(Session *s, const char *what);
 
 /* Whether `what` has been measured for the current plan. */

@@ -10,6 +10,7 @@
 #include "base/utf8.h"
 #include "lesson/check.h"
 #include "model/plan.h"
+#include "quant/outliers.h"
 #include "quant/types.h"
 
 typedef FigureStatus (*FigureFn)(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind);
@@ -302,6 +303,61 @@ static FigureStatus fig_sens(Session *s, int arg, char *out, size_t size, double
     }
 }
 
+/* ------------------------------------------------- beyond rounding */
+
+enum { O_TENSOR, O_BEFORE, O_AFTER, O_STD };
+
+/* The last injected outlier, while it is in place. */
+static FigureStatus fig_outlier(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
+    if (s->edits.n == 0) return not_measured(out, size, "(no outlier injected)");
+    const WeightEdit *e = &s->edits.items[s->edits.n - 1];
+    const ModelTensor *t = &s->model->tensors[e->tensor];
+    char buf[96];
+    switch (arg) {
+    case O_TENSOR: {
+        snprintf(buf, sizeof buf, "%s", t->name);
+        size_t n = strlen(buf);
+        if (n > 7 && strcmp(buf + n - 7, ".weight") == 0) buf[n - 7] = '\0';
+        return put_text(out, size, kind, buf);
+    }
+    case O_BEFORE:
+    case O_AFTER:
+        snprintf(buf, sizeof buf, "%.4g", (double)(arg == O_BEFORE ? e->original : e->value));
+        snprintf(out, size, "%s", buf);
+        if (value) *value = strtod(buf, NULL);
+        if (kind) *kind = FIGURE_NUMBER;
+        return FIGURE_OK;
+    default: {
+        OutlierFacts f;
+        Error err;
+        if (outliers_facts(t->f32, t->rows, t->cols, 1, &f, &err) != ST_OK) return not_measured(out, size, NULL);
+        return put_number(out, size, value, kind, f.max_over_std, 1, "");
+    }
+    }
+}
+
+enum { M_KL_RTN, M_KL_GPTQ, M_TOP1_RTN, M_TOP1_GPTQ, M_RMSE_RTN, M_RMSE_GPTQ };
+
+/* Round to nearest vs GPTQ (the Quality screen's G), for the current plan. */
+static FigureStatus fig_methods(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
+    const MethodState *m = &s->methods;
+    if (!m->valid || m->plan_hash != plan_hash_now(s)) return not_measured(out, size, NULL);
+    switch (arg) {
+    case M_KL_RTN: return put_number(out, size, value, kind, m->rtn.kl_mean, 4, "");
+    case M_KL_GPTQ: return put_number(out, size, value, kind, m->gptq.kl_mean, 4, "");
+    case M_TOP1_RTN: return put_number(out, size, value, kind, 100 * m->rtn.top1_agree, 1, "%");
+    case M_TOP1_GPTQ: return put_number(out, size, value, kind, 100 * m->gptq.top1_agree, 1, "%");
+    default: {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.3g", arg == M_RMSE_RTN ? m->rmse_rtn : m->rmse_gptq);
+        snprintf(out, size, "%s", buf);
+        if (value) *value = strtod(buf, NULL);
+        if (kind) *kind = FIGURE_NUMBER;
+        return FIGURE_OK;
+    }
+    }
+}
+
 /* ----------------------------------------- figures with arguments */
 
 /* Statistics of (tensor, format), remembered for the session's current
@@ -312,7 +368,7 @@ static struct {
     const Session *s;
     unsigned generation;
     int tensor;
-    uint32_t key;
+    uint64_t key; /* format_key: modifiers live in the upper half */
     WeightStats st;
     double bytes;
 } memo[MEMO_SLOTS];
@@ -320,7 +376,7 @@ static int memo_next;
 
 bool lesson_tensor_stats(Session *s, int tensor, Format f, WeightStats *out, double *bytes) {
     if (!s || !s->model || tensor < 0 || tensor >= s->model->n_tensors) return false;
-    uint32_t key = format_key(f);
+    uint64_t key = format_key(f);
     for (int k = 0; k < MEMO_SLOTS; k++)
         if (memo[k].s == s && memo[k].generation == s->generation && memo[k].tensor == tensor && memo[k].key == key) {
             *out = memo[k].st;
@@ -345,7 +401,7 @@ bool lesson_tensor_stats(Session *s, int tensor, Format f, WeightStats *out, dou
     return true;
 }
 
-typedef enum ParamKind { P_RMSE, P_SQNR, P_ZEROED, P_LEVELS, P_BYTES, P_BITS } ParamKind;
+typedef enum ParamKind { P_RMSE, P_SQNR, P_ZEROED, P_LEVELS, P_BYTES, P_BITS, P_SPARSE } ParamKind;
 
 static const struct {
     const char *name;
@@ -360,6 +416,8 @@ static const struct {
     {"levels", "levels TENSOR FORMAT", P_LEVELS, 2, "how many different values a tensor's weights take in a format"},
     {"bytes", "bytes TENSOR FORMAT", P_BYTES, 2, "bytes of a tensor in a format"},
     {"bits", "bits FORMAT", P_BITS, 1, "bits per weight of a format (rows a whole number of blocks)"},
+    {"sparse", "sparse TENSOR FORMAT", P_SPARSE, 2,
+     "bytes a sparse encoding of a pruned tensor would take (arithmetic: quantlab stores it dense)"},
 };
 enum { N_PARAMS = (int)(sizeof PARAMS / sizeof PARAMS[0]) };
 
@@ -404,6 +462,10 @@ static FigureStatus fig_param(Session *s, int p, char words[3][LESSON_ARG_MAX], 
     int tensor, layer;
     if (!lesson_target_resolve(s->model, words[1], &tensor, &layer) || tensor < 0)
         return not_measured(out, size, "(no such tensor)");
+    if (PARAMS[p].kind == P_SPARSE) {
+        const ModelTensor *t = &s->model->tensors[tensor];
+        return put_bytes(out, size, value, kind, format_sparse_bytes(f, t->rows, t->cols));
+    }
     WeightStats st;
     double bytes;
     if (!lesson_tensor_stats(s, tensor, f, &st, &bytes)) return not_measured(out, size, NULL);
@@ -486,6 +548,16 @@ static const FigureDef FIGURES[] = {
     {"sens.top_kl", fig_sens, S_TOP_KL, "its KL divergence when it alone is quantized"},
     {"sens.least", fig_sens, S_LEAST, "the least sensitive one"},
     {"sens.format", fig_sens, S_FORMAT, "the format the scan tried"},
+    {"outlier.tensor", fig_outlier, O_TENSOR, "the tensor an outlier was last injected into (x)"},
+    {"outlier.before", fig_outlier, O_BEFORE, "that weight before it was multiplied"},
+    {"outlier.after", fig_outlier, O_AFTER, "that weight now"},
+    {"outlier.std", fig_outlier, O_STD, "that tensor's largest |weight| now, in standard deviations"},
+    {"methods.kl_rtn", fig_methods, M_KL_RTN, "mean KL from FP32 of the plan by round-to-nearest (G on Quality)"},
+    {"methods.kl_gptq", fig_methods, M_KL_GPTQ, "mean KL from FP32 of the plan by GPTQ"},
+    {"methods.top1_rtn", fig_methods, M_TOP1_RTN, "top-1 agreement with FP32, round-to-nearest"},
+    {"methods.top1_gptq", fig_methods, M_TOP1_GPTQ, "top-1 agreement with FP32, GPTQ"},
+    {"methods.rmse_rtn", fig_methods, M_RMSE_RTN, "weight RMSE over the matrices GPTQ changes, round-to-nearest"},
+    {"methods.rmse_gptq", fig_methods, M_RMSE_GPTQ, "weight RMSE over the same matrices, GPTQ"},
 };
 
 enum { N_FIGURES = (int)(sizeof FIGURES / sizeof FIGURES[0]) };

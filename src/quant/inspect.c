@@ -277,5 +277,12 @@ Status inspect_block(const QTensor *q, const float *w, int64_t index, BlockInfo 
         memset(out, 0, sizeof *out);
         return st;
     }
+    /* An outlier split: the weights kept in FP16 are added to the dense decode
+     * (whose code there stands for 0), as the forward pass adds them. */
+    if (q->fmt.split && q->sp_row)
+        for (int64_t k = q->sp_row[out->row]; k < q->sp_row[out->row + 1]; k++) {
+            const int64_t c = (int64_t)q->sp_col[k];
+            if (c >= out->col && c < out->col + out->n) out->decoded[c - out->col] = q->dequant[out->row * q->cols + c];
+        }
     return ST_OK;
 }

@@ -45,7 +45,8 @@ typedef struct BlockInfo {
     int n_stored;             /* values stored for it: n, plus the zeros a short last
                                  GGML block is padded with */
     float values[INSPECT_WINDOW];  /* (n_stored) the original weights; padding 0 */
-    float decoded[INSPECT_WINDOW]; /* (n_stored) what the stored form decodes to */
+    float decoded[INSPECT_WINDOW]; /* (n_stored) what the stored form decodes to; with an
+                                      outlier split, plus the FP16 values kept beside it */
 
     bool has_codes;                /* false for F32/F16/BF16 */
     int32_t codes[INSPECT_WINDOW]; /* (n_stored) integer codes as stored: Q4_0 0..15,

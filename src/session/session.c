@@ -2,6 +2,7 @@
 #include "session/session.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@ enum { SESSION_SENS_TOKENS = 2048 };
 #define SESSION_CALIB_MAX_BYTES (1024.0 * 1024.0 * 1024.0)
 
 /* ------------------------------------------------------------ lifetime */
+
+static void drop_waiting(Session *s, int kind, Status st, const Error *err);
+static void drop_all_waiting(Session *s, Status st, const Error *err);
+static bool format_ready(const Session *s, int i, Format f);
 
 static void free_history(Format **stack, int *n) {
     for (int i = 0; i < *n; i++) free(stack[i]);
@@ -56,6 +61,8 @@ static void release_model(Session *s) {
         worker_wait_idle(s->worker);
         worker_poll(s->worker, s);
     }
+    drop_all_waiting(s, ST_CANCELLED, NULL);
+    s->methods_after_calib = false;
     reset_measurements(s);
     free_history(s->undo, &s->n_undo);
     free_history(s->redo, &s->n_redo);
@@ -177,6 +184,9 @@ static void plan_changed(Session *s, const Format *before) {
     worker_cancel(s->worker, JOB_QUALITY);
     worker_cancel(s->worker, JOB_SPEED);
     worker_cancel(s->worker, JOB_COMPARE);
+    drop_waiting(s, JOB_QUALITY, ST_CANCELLED, NULL);
+    drop_waiting(s, JOB_SPEED, ST_CANCELLED, NULL);
+    drop_waiting(s, JOB_COMPARE, ST_CANCELLED, NULL);
     s->generation++;
 }
 
@@ -316,6 +326,7 @@ static void compute_stats(Session *s, int i, Format f, Pool *pool, TensorStatsEn
     memset(e, 0, sizeof *e);
     if (qcache_get(s->cache, i, f, &q, &err) != ST_OK) {
         snprintf(s->message, sizeof s->message, "%s", err.msg);
+        s->message_is_note = false;
         return;
     }
     stats_compute(t->f32, q->dequant, t->n_elements, pool, &e->st);
@@ -372,8 +383,10 @@ static void queue_big_stats(Session *s) {
     for (int i = 0; j->tensors && j->fmts && i < n_max; i++) {
         const ModelTensor *t = &s->model->tensors[i];
         if (!t->f32 || s->stats[i].valid || t->n_elements <= SESSION_SYNC_STATS_MAX) continue;
+        Format f = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
+        if (!format_ready(s, i, f)) continue;
         j->tensors[j->n] = i;
-        j->fmts[j->n] = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
+        j->fmts[j->n] = f;
         j->n++;
     }
     if (j->n == 0 || !j->out || !worker_submit(s->worker, JOB_STATS, "statistics", stats_run, stats_done, j)) {
@@ -390,6 +403,7 @@ bool session_tensor_stats(Session *s, int i, TensorStatsEntry *out) {
     Format f = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
     if (!s->stats[i].valid || !format_equal(s->stats[i].fmt, f)) {
         s->stats[i].valid = false;
+        if (!format_ready(s, i, f)) return false; /* a +gptq copy waits for the calibration */
         if (t->n_elements > SESSION_SYNC_STATS_MAX) {
             queue_big_stats(s);
             return false;
@@ -442,6 +456,11 @@ typedef struct MeasureJob {
     char path[1024];
     Format fallback;
     ExportReport report;
+    /* how it is submitted, kept so that one waiting for a calibration can be */
+    int kind;
+    const char *label;
+    JobRun run;
+    JobDone done;
 } MeasureJob;
 
 static MeasureJob *measure_job_new(Session *s) {
@@ -464,13 +483,83 @@ static void measure_job_free(MeasureJob *j) {
     free(j);
 }
 
+static void note_failure(Session *s, Status st, const Error *err) {
+    if (st != ST_OK && st != ST_CANCELLED) {
+        snprintf(s->message, sizeof s->message, "%s", err->msg);
+        s->message_is_note = false;
+    }
+}
+
+/* News for the status line (not a failure). */
+static void note(Session *s, const char *fmt, ...) QL_PRINTF(2, 3);
+static void note(Session *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->message, sizeof s->message, fmt, ap);
+    va_end(ap);
+    s->message_is_note = true;
+}
+
+/* ---- waiting for a calibration */
+
+/* True when the cache can build tensor i in format f now: a +gptq format needs
+ * the calibration's H for the tensor's inputs (a tensor without inputs, such as
+ * token_embd, needs none: qcache rounds it to nearest). */
+static bool format_ready(const Session *s, int i, Format f) {
+    if (f.method != METHOD_GPTQ) return true;
+    const Calibration *cal = qcache_calibration(s->cache);
+    int64_t n;
+    return cal && (!calib_site(cal, i) || calib_hessian(cal, i, &n));
+}
+
+static bool plan_ready(const Session *s, const Plan *p) {
+    for (int i = 0; i < s->model->n_tensors; i++)
+        if (plan_is_quantizable(&s->model->tensors[i]) && !format_ready(s, i, p->fmt[i])) return false;
+    return true;
+}
+
+/* Ends a job that never ran, through its own completion, as if the worker had
+ * given it st (ST_CANCELLED, or the calibration's failure). */
+static void abandon(Session *s, MeasureJob *j, Status st, const Error *err) {
+    Error none = {ST_CANCELLED, "stopped"};
+    j->done(s, j, st, err ? err : &none);
+}
+
+/* Ends the measurement of this kind waiting for a calibration, if any. */
+static void drop_waiting(Session *s, int kind, Status st, const Error *err) {
+    MeasureJob *j = s->after_calib[kind];
+    s->after_calib[kind] = NULL;
+    if (j) abandon(s, j, st, err);
+}
+
+static void drop_all_waiting(Session *s, Status st, const Error *err) {
+    for (int k = 0; k < SESSION_JOB_KINDS; k++) drop_waiting(s, k, st, err);
+}
+
 static void submit(Session *s, int kind, const char *label, JobRun run, JobDone done, MeasureJob *j) {
     if (!j) return;
+    j->kind = kind;
+    j->label = label;
+    j->run = run;
+    j->done = done;
+    if (kind != JOB_SENS && !plan_ready(s, &j->plan)) { /* wait for the calibration */
+        double progress;
+        drop_waiting(s, kind, ST_CANCELLED, NULL);
+        s->after_calib[kind] = j;
+        if (!worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) session_calibrate(s);
+        if (s->calib.error[0] && !worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) {
+            Error e;
+            error_set(&e, ST_USAGE, "GPTQ needs a calibration: %s", s->calib.error);
+            drop_waiting(s, kind, ST_USAGE, &e);
+        }
+        return;
+    }
     if (!worker_submit(s->worker, kind, label, run, done, j)) measure_job_free(j);
 }
 
-static void note_failure(Session *s, Status st, const Error *err) {
-    if (st != ST_OK && st != ST_CANCELLED) snprintf(s->message, sizeof s->message, "%s", err->msg);
+bool session_job_waiting(const Session *s, SessionJobKind kind) {
+    if (kind == JOB_METHODS) return s->methods_after_calib;
+    return (int)kind >= 0 && (int)kind < SESSION_JOB_KINDS && s->after_calib[kind] != NULL;
 }
 
 static Status quality_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
@@ -527,6 +616,7 @@ void session_request_quality(Session *s) {
     if (ensure_eval_set(s, &err) != ST_OK) {
         snprintf(s->quality.error, sizeof s->quality.error, "%s", err.msg);
         snprintf(s->message, sizeof s->message, "%s", err.msg);
+        s->message_is_note = false;
         return;
     }
     submit(s, JOB_QUALITY, "measuring quality", quality_run, quality_done, measure_job_new(s));
@@ -705,6 +795,7 @@ static void sens_done(void *app, void *ctx, Status st, const Error *err) {
 void session_request_sensitivity(Session *s, Format target, SensitivityUnit unit) {
     if (!s->eval_path[0]) {
         snprintf(s->message, sizeof s->message, "the evaluation text %s is missing", EVAL_TEXT);
+        s->message_is_note = false;
         return;
     }
     MeasureJob *j = measure_job_new(s);
@@ -725,8 +816,8 @@ static void export_done(void *app, void *ctx, Status st, const Error *err) {
     Session *s = app;
     MeasureJob *j = ctx;
     if (st == ST_OK)
-        snprintf(s->message, sizeof s->message, "wrote %.300s (%d tensors%s)", j->path, j->report.n_tensors,
-                 j->report.n_fallback ? ", some kept in F16: their rows are not whole blocks" : "");
+        note(s, "wrote %.300s (%d tensors%s)", j->path, j->report.n_tensors,
+             j->report.n_fallback ? ", some kept in F16: their rows are not whole blocks" : "");
     note_failure(s, st, err);
     s->generation++;
     measure_job_free(j);
@@ -742,6 +833,11 @@ void session_request_export(Session *s, const char *path, Format fallback) {
 
 void session_cancel_jobs(Session *s) {
     worker_cancel_all(s->worker);
+    drop_all_waiting(s, ST_CANCELLED, NULL);
+    if (s->methods_after_calib) {
+        s->methods_after_calib = false;
+        snprintf(s->methods.error, sizeof s->methods.error, "stopped before the calibration was taken");
+    }
 }
 
 int session_poll(Session *s) {
@@ -844,10 +940,38 @@ static void calib_job_done(void *app, void *ctx, Status st, const Error *err) {
         snprintf(c->source, sizeof c->source, "%s", j->cal.source);
         qcache_set_calibration(s->cache, &j->cal);
         gptq_copies_changed(s);
-        snprintf(s->message, sizeof s->message, "calibrated on %s: %lld tokens%s", c->source,
-                 (long long)c->n_tokens, c->all_matrices ? "" : " (GPTQ statistics for the +gptq matrices only)");
-    } else if (st != ST_CANCELLED) {
-        snprintf(s->calib.error, sizeof s->calib.error, "%s", err->msg);
+        note(s, "calibrated on %s: %lld tokens%s", c->source, (long long)c->n_tokens,
+             c->all_matrices ? "" : " (GPTQ statistics for the +gptq matrices only)");
+        /* what waited for it */
+        for (int k = 0; k < SESSION_JOB_KINDS; k++) {
+            MeasureJob *w = s->after_calib[k];
+            if (!w) continue;
+            s->after_calib[k] = NULL;
+            if (!plan_ready(s, &w->plan)) { /* a big model, calibrated for another plan */
+                Error e;
+                error_set(&e, ST_USAGE, "the calibration lacks GPTQ statistics for some of this plan's matrices: "
+                                        "calibrate again with this plan");
+                abandon(s, w, ST_USAGE, &e);
+            } else if (!worker_submit(s->worker, w->kind, w->label, w->run, w->done, w)) {
+                measure_job_free(w);
+            }
+        }
+        if (s->methods_after_calib) {
+            s->methods_after_calib = false;
+            session_request_method_compare(s);
+        }
+    } else {
+        if (st != ST_CANCELLED) snprintf(s->calib.error, sizeof s->calib.error, "%s", err->msg);
+        double progress;
+        if (!worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) { /* not replaced by a newer calibration */
+            Error e;
+            error_set(&e, ST_USAGE, "GPTQ needs a calibration: %s", st == ST_CANCELLED ? "it was stopped" : err->msg);
+            drop_all_waiting(s, st == ST_CANCELLED ? ST_CANCELLED : ST_USAGE, &e);
+            if (s->methods_after_calib) {
+                s->methods_after_calib = false;
+                snprintf(s->methods.error, sizeof s->methods.error, "%s", e.msg);
+            }
+        }
     }
     note_failure(s, st, err);
     s->generation++;
@@ -858,6 +982,7 @@ void session_calibrate(Session *s) {
     if (!s->calib_path[0]) {
         snprintf(s->calib.error, sizeof s->calib.error, "the calibration text %s is missing", CALIB_TEXT);
         snprintf(s->message, sizeof s->message, "%s", s->calib.error);
+        s->message_is_note = false;
         return;
     }
     CalibJob *j = calloc(1, sizeof *j);
@@ -870,19 +995,17 @@ void session_calibrate(Session *s) {
             free(j);
             return;
         }
-        for (int i = 0; i < s->model->n_tensors; i++) j->want[i] = s->plan.fmt[i].method == METHOD_GPTQ;
+        for (int i = 0; i < s->model->n_tensors; i++)
+            j->want[i] = s->plan.fmt[i].method == METHOD_GPTQ ||
+                         (s->methods_after_calib && plan_is_quantizable(&s->model->tensors[i]) &&
+                          format_gptq_capable(format_base(s->plan.fmt[i])));
     }
     if (!worker_submit(s->worker, JOB_CALIB, "calibrating", calib_job_run, calib_job_done, j)) calib_job_free(j);
+    else s->calib.error[0] = '\0';
 }
 
 bool session_needs_calibration(const Session *s) {
-    const Calibration *cal = qcache_calibration(s->cache);
-    for (int i = 0; i < s->model->n_tensors; i++) {
-        if (!plan_is_quantizable(&s->model->tensors[i]) || s->plan.fmt[i].method != METHOD_GPTQ) continue;
-        int64_t n;
-        if (!cal || (calib_site(cal, i) && !calib_hessian(cal, i, &n))) return true;
-    }
-    return false;
+    return !plan_ready(s, &s->plan);
 }
 
 Status session_plan_with_method(const Session *s, QuantMethod method, Plan *out, Error *err) {
@@ -1022,9 +1145,17 @@ static void method_job_done(void *app, void *ctx, Status st, const Error *err) {
 
 void session_request_method_compare(Session *s) {
     Error err;
-    if (!qcache_calibration(s->cache)) {
-        snprintf(s->methods.error, sizeof s->methods.error, "GPTQ needs calibration activations: calibrate first");
-        snprintf(s->message, sizeof s->message, "%s", s->methods.error);
+    double progress;
+    s->methods.error[0] = '\0';
+    bool calibrating = worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0);
+    if (!qcache_calibration(s->cache) || calibrating) { /* compare once the calibration is in */
+        s->methods_after_calib = true;
+        if (!calibrating) session_calibrate(s);
+        if (!worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) {
+            s->methods_after_calib = false;
+            snprintf(s->methods.error, sizeof s->methods.error, "GPTQ needs a calibration: %.400s",
+                     s->calib.error[0] ? s->calib.error : "it could not be started");
+        }
         return;
     }
     if (ensure_eval_set(s, &err) != ST_OK) {
@@ -1087,6 +1218,7 @@ void session_request_activations(Session *s) {
     Error err;
     if (ensure_eval_set(s, &err) != ST_OK) {
         snprintf(s->message, sizeof s->message, "%s", err.msg);
+        s->message_is_note = false;
         return;
     }
     ActsJob *j = calloc(1, sizeof *j);
@@ -1125,8 +1257,8 @@ Status session_inject_outlier(Session *s, int tensor, int64_t row, int64_t col, 
     weights_changed(s, tensor);
     const ModelTensor *t = &s->model->tensors[tensor];
     const WeightEdit *e = &s->edits.items[s->edits.n - 1];
-    snprintf(s->message, sizeof s->message, "%s[%lld, %lld]: %g -> %g (x%g); restore to undo", t->name,
-             (long long)row, (long long)col, (double)e->original, (double)e->value, factor);
+    note(s, "%s[%lld, %lld]: %g -> %g (x%g); restore to undo", t->name, (long long)row, (long long)col,
+         (double)e->original, (double)e->value, factor);
     return ST_OK;
 }
 
@@ -1135,7 +1267,7 @@ void session_restore_weights(Session *s) {
     stop_jobs(s);
     model_restore_weights(s->model, s->cache, &s->edits);
     weights_changed(s, -1);
-    snprintf(s->message, sizeof s->message, "weights restored");
+    note(s, "weights restored");
 }
 
 bool session_weights_edited(const Session *s) {

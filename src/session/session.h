@@ -39,6 +39,10 @@ typedef enum SessionJobKind {
     JOB_METHODS      /* the plan by round-to-nearest and by GPTQ, side by side */
 } SessionJobKind;
 
+enum { SESSION_JOB_KINDS = JOB_METHODS + 1 };
+
+struct MeasureJob; /* session.c: a measurement with its own copy of the plan */
+
 enum { SESSION_UNDO_MAX = 256, SESSION_FRONTIER_MAX = 64, SESSION_COMPARE_MAX = 256,
        SESSION_PROMPT_MAX = 256 };
 
@@ -161,8 +165,14 @@ typedef struct Session {
     Calibration acts;        /* activation ranges on the evaluation text (ranges only) */
     bool acts_valid;
     WeightEdits edits;       /* injected outliers, for session_restore_weights */
+    /* Measurements of a plan with +gptq formats the cache cannot build yet, waiting
+     * for the calibration (one per kind; NULL none), and a comparison RTN vs GPTQ
+     * asked for before there was a calibration. See session_request_quality. */
+    struct MeasureJob *after_calib[SESSION_JOB_KINDS];
+    bool methods_after_calib;
 
     char message[ERROR_MSG_MAX]; /* the last job error or note, for the status line */
+    bool message_is_note;    /* message is news (a file written, a calibration taken), not a failure */
     unsigned generation;     /* bumped on every change worth a redraw */
 
     /* What the interface shows, written by tui/app.c and read by lesson checks
@@ -208,7 +218,14 @@ bool session_tensor_stats(Session *s, int i, TensorStatsEntry *out);
 double session_plan_bytes(const Session *s);
 double session_plan_bits(const Session *s);
 
-/* Starts (or restarts) background measurements of the current plan. */
+/* Starts (or restarts) background measurements of the current plan. When the
+ * plan has +gptq formats the cache cannot build yet (session_needs_calibration),
+ * the measurement (quality, speed, compare, export) waits for a calibration:
+ * one is started if none is running, and the measurement is queued when it
+ * arrives; if the calibration fails or is stopped, the waiting measurement ends
+ * as cancelled (its error field says why when the calibration failed). A plan
+ * change drops waiting quality, speed and compare measurements as it cancels
+ * running ones. */
 void session_request_quality(Session *s);
 void session_request_speed(Session *s, int n_tokens);
 void session_request_compare(Session *s, const char *prompt, bool sampled, uint64_t seed, int n_new);
@@ -219,6 +236,8 @@ int session_poll(Session *s);
 /* Progress of a running job kind: false when none runs. */
 bool session_job_progress(Session *s, SessionJobKind kind, double *progress, char *label,
                           size_t label_size);
+/* True while a measurement of this kind waits for a calibration (see above). */
+bool session_job_waiting(const Session *s, SessionJobKind kind);
 
 /* Exports the current plan to a GGUF (in the background; the result appears in
  * s->message). */
@@ -235,7 +254,8 @@ void session_request_export(Session *s, const char *path, Format fallback);
 void session_calibrate(Session *s);
 
 /* True when the plan has +gptq formats the cache cannot build yet (no
- * calibration, or one taken without statistics for one of them). */
+ * calibration, or one taken without statistics for one of them). Statistics of
+ * such a tensor (session_tensor_stats) are then not ready, without an error. */
 bool session_needs_calibration(const Session *s);
 
 /* The plan with every matrix whose base can take +gptq set to `method`, all
@@ -245,7 +265,9 @@ Status session_plan_with_method(const Session *s, QuantMethod method, Plan *out,
 /* Measures the current plan's round-to-nearest and GPTQ twins side by side
  * (JOB_METHODS): KL / top-1 / perplexity against FP32 on the evaluation text,
  * weight RMSE and output error on the calibration inputs per matrix; both go to
- * the frontier. Needs a calibration (s->methods.error says "calibrate first"). */
+ * the frontier. Without a calibration one is taken first (methods_after_calib is
+ * set meanwhile) and the comparison follows it; if the calibration cannot be
+ * started, fails or is stopped, s->methods.error says so. */
 void session_request_method_compare(Session *s);
 
 /* Activation ranges on the evaluation text (JOB_ACTS: one FP32 pass, no GPTQ

@@ -1,6 +1,7 @@
 /* app.c — the explorer's main loop: terminal setup and restore, the frame
  * (tabs, summary, status line, function-key bar), popups, global actions. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -270,6 +271,8 @@ static int popup_key(App *a, int ch) {
 
 /* ------------------------------------------------------------ format menu */
 
+/* The menu's first level: the formats llama.cpp runs, then the submenus. Labels
+ * stay under 70 columns, so the menu fits an 80-column terminal. */
 static const char *const FORMAT_ITEMS[] = {
     "FP32   32 bits  the original numbers",
     "FP16   16 bits  half precision",
@@ -278,30 +281,73 @@ static const char *const FORMAT_ITEMS[] = {
     "Q5_0   5.5 bits  5-bit codes, blocks of 32",
     "Q4_1   5 bits  4-bit codes, scale and minimum per block",
     "INT4   4.5 bits  Q4_0: 4-bit codes, blocks of 32",
-    "Teaching formats...  INT8/4/3/2, per tensor/row/block, with or without zero point",
+    "Teaching formats...  INT8/4/3/2, per tensor/row/block, zero point",
+    "GPTQ...  rounding that makes up for its own errors",
+    "Outliers...  keep the largest weights apart, in FP16",
+    "Pruning...  set the smallest weights to zero (20%, 50%, 2:4)",
 };
-static const uint32_t FORMAT_TYPES[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
-                                        GGML_TYPE_Q5_0, GGML_TYPE_Q4_1, GGML_TYPE_Q4_0};
+enum { MENU_N_GGML = 7, MENU_TEACH = 7, MENU_GPTQ = 8, MENU_OUTLIERS = 9, MENU_PRUNE = 10, MENU_PLAIN = 11 };
+static const uint32_t FORMAT_TYPES[MENU_N_GGML] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0,
+                                                   GGML_TYPE_Q5_0, GGML_TYPE_Q4_1, GGML_TYPE_Q4_0};
 
 static int menu_target;   /* tensor index, or -1 - layer for a block, or INT32_MIN for all */
+static Format menu_current; /* the target's format when the menu opened (the first matrix's for a block) */
 static int teach_bits, teach_gran, teach_block;
+static bool teach_gptq;   /* the teaching submenus choose a base for GPTQ */
+
+static bool is_fp(Format f) {
+    return f.kind == FORMAT_GGML && (f.type == GGML_TYPE_F32 || f.type == GGML_TYPE_F16 || f.type == GGML_TYPE_BF16);
+}
+
+/* The format the target has now: the tensor's; a block's or everything's first
+ * matrix (the selected one for everything, when it is a matrix). */
+static Format target_format(App *a, int target) {
+    const Session *s = a->s;
+    const Model *m = s->model;
+    if (target >= 0) return s->plan.fmt[target];
+    int sel = a->hist.tensor;
+    if (target == INT32_MIN && sel >= 0 && sel < m->n_tensors && plan_is_quantizable(&m->tensors[sel]))
+        return s->plan.fmt[sel];
+    for (int i = 0; i < m->n_tensors; i++)
+        if (plan_is_quantizable(&m->tensors[i]) && (target == INT32_MIN || m->tensors[i].layer == -1 - target))
+            return s->plan.fmt[i];
+    return FORMAT_FP32;
+}
+
+static void target_name(int target, const Session *s, char *buf, size_t size) {
+    if (target == INT32_MIN) snprintf(buf, size, "every matrix");
+    else if (target < 0) snprintf(buf, size, "blk.%d", -1 - target);
+    else snprintf(buf, size, "%s", s->model->tensors[target].name);
+}
 
 static void apply_format(App *a, Format f) {
     Session *s = a->s;
     bool changed;
-    char name[64];
-    format_label(f, name, sizeof name);
+    char label[FORMAT_NAME_MAX], where[96];
+    format_label(f, label, sizeof label);
+    target_name(menu_target, s, where, sizeof where);
     if (menu_target == INT32_MIN) changed = session_set_format_all(s, f);
     else if (menu_target < 0) changed = session_set_format_layer(s, -1 - menu_target, f);
     else changed = session_set_format(s, menu_target, f);
-    if (changed) app_set_status(a, false, "now %s", name);
+    if (!changed) {
+        app_set_status(a, false, "%s is %s already", where, label);
+        return;
+    }
+    if (session_needs_calibration(s)) { /* GPTQ weighs errors by activations: measure them first */
+        app_calibrate(a);
+        app_set_status(a, false, "%s now %s; GPTQ needs a calibration: reading calib.txt first (Esc stops)", where, label);
+        return;
+    }
+    app_set_status(a, false, "%s now %s", where, label);
 }
 
 static void teach_sym_chosen(App *a, int index, const char *text) {
     (void)text;
     static const int blocks[] = {0, 0, 16, 32, 64, 128};
     Granularity g = teach_gran == 0 ? GRAN_TENSOR : teach_gran == 1 ? GRAN_ROW : GRAN_BLOCK;
-    apply_format(a, format_teach(teach_bits, g, blocks[teach_block], index == 1));
+    Format f = format_teach(teach_bits, g, blocks[teach_block], index == 1);
+    if (teach_gptq) f = format_with_method(f, METHOD_GPTQ);
+    apply_format(a, f);
 }
 
 static void teach_gran_chosen(App *a, int index, const char *text) {
@@ -323,31 +369,254 @@ static void teach_bits_chosen(App *a, int index, const char *text) {
     app_menu(a, "How many scales", items, 6, 3, teach_gran_chosen, 0);
 }
 
-static void format_chosen(App *a, int index, const char *text) {
-    (void)text;
-    if (index < (int)(sizeof FORMAT_TYPES / sizeof FORMAT_TYPES[0])) {
-        apply_format(a, format_ggml(FORMAT_TYPES[index]));
-        return;
-    }
+static void open_teaching(App *a, bool gptq) {
     static const char *const items[] = {"INT8  256 levels", "INT4  16 levels", "INT3  8 levels",
                                         "INT2  4 levels (3 when symmetric)"};
-    app_menu(a, "Teaching format: bits per weight", items, 4, 1, teach_bits_chosen, 0);
+    teach_gptq = gptq;
+    app_menu(a, gptq ? "GPTQ on a teaching format: bits per weight" : "Teaching format: bits per weight", items, 4, 1,
+             teach_bits_chosen, 0);
+}
+
+/* The current format's pruning and outlier split on another base. */
+static Format with_modifiers_of(Format base, Format from) {
+    Format f = base;
+    if (from.prune) f = format_with_prune(f, (PruneKind)from.prune, from.prune_pct);
+    if (from.split && !is_fp(base)) f = format_with_outliers(f, from.outlier_bp);
+    return f;
+}
+
+/* GPTQ: INT8 and INT4, the current teaching base, or another teaching base.
+ * Pruning and an outlier split the target has are kept. */
+typedef enum GptqItem { GPTQ_INT8, GPTQ_INT4, GPTQ_CURRENT, GPTQ_TEACH, GPTQ_OFF } GptqItem;
+static GptqItem gptq_items[5];
+
+static void gptq_chosen(App *a, int index, const char *text) {
+    (void)text;
+    Format cur = menu_current;
+    switch (gptq_items[index]) {
+    case GPTQ_INT8:
+    case GPTQ_INT4: {
+        Format base = gptq_items[index] == GPTQ_INT8 ? FORMAT_INT8 : FORMAT_INT4;
+        apply_format(a, format_with_method(with_modifiers_of(base, cur), METHOD_GPTQ));
+        break;
+    }
+    case GPTQ_CURRENT: apply_format(a, format_with_method(cur, METHOD_GPTQ)); break;
+    case GPTQ_TEACH: open_teaching(a, true); break;
+    default: apply_format(a, format_with_method(cur, METHOD_RTN));
+    }
+}
+
+static void open_gptq(App *a) {
+    static char items[5][POPUP_ITEM_LEN];
+    const char *ptrs[5];
+    char cur[FORMAT_NAME_MAX];
+    format_label(format_base(menu_current), cur, sizeof cur);
+    int n = 0;
+    gptq_items[n] = GPTQ_INT8;
+    snprintf(items[n++], POPUP_ITEM_LEN, "INT8 + GPTQ   Q8_0 codes, chosen column by column");
+    gptq_items[n] = GPTQ_INT4;
+    snprintf(items[n++], POPUP_ITEM_LEN, "INT4 + GPTQ   Q4_0 codes, chosen column by column");
+    if (menu_current.kind == FORMAT_TEACH) {
+        gptq_items[n] = GPTQ_CURRENT;
+        snprintf(items[n++], POPUP_ITEM_LEN, "%.40s + GPTQ", cur);
+    }
+    gptq_items[n] = GPTQ_TEACH;
+    snprintf(items[n++], POPUP_ITEM_LEN, "a teaching format + GPTQ...");
+    if (menu_current.method == METHOD_GPTQ) {
+        gptq_items[n] = GPTQ_OFF;
+        snprintf(items[n++], POPUP_ITEM_LEN, "no GPTQ: round to nearest");
+    }
+    for (int i = 0; i < n; i++) ptrs[i] = items[i];
+    int sel = format_equal(format_base(menu_current), FORMAT_INT8) ? 0 : menu_current.kind == FORMAT_TEACH ? 2 : 1;
+    app_menu(a, "GPTQ: rounding errors made up for by the columns after (calib.txt)", ptrs, n, sel, gptq_chosen, 0);
+}
+
+/* Outlier split: 0.1, 0.5 or 1% kept in FP16 beside the current format (INT4
+ * when the target is FP32/FP16/BF16, which have nothing to split from). */
+static const int OUTLIER_BP[] = {10, 50, 100};
+
+static Format outlier_base(void) {
+    Format f = menu_current;
+    if (is_fp(format_base(f))) f = with_modifiers_of(FORMAT_INT4, f);
+    return f;
+}
+
+static void outliers_chosen(App *a, int index, const char *text) {
+    (void)text;
+    Format f = outlier_base();
+    if (index < 3) {
+        apply_format(a, format_with_outliers(f, OUTLIER_BP[index]));
+    } else { /* no split */
+        f.split = 0;
+        f.outlier_bp = 0;
+        apply_format(a, f);
+    }
+}
+
+static void open_outliers(App *a) {
+    static char items[4][POPUP_ITEM_LEN];
+    const char *ptrs[4];
+    char rest[FORMAT_NAME_MAX];
+    Format base = outlier_base();
+    base.split = 0;
+    base.outlier_bp = 0;
+    format_label(base, rest, sizeof rest);
+    int n = 0;
+    for (; n < 3; n++)
+        snprintf(items[n], POPUP_ITEM_LEN, "top %g%% in FP16, the rest %.40s", OUTLIER_BP[n] / 100.0, rest);
+    if (menu_current.split) snprintf(items[n++], POPUP_ITEM_LEN, "no outlier split");
+    for (int i = 0; i < n; i++) ptrs[i] = items[i];
+    int sel = 2;
+    for (int i = 0; i < 3; i++)
+        if (menu_current.split && menu_current.outlier_bp == OUTLIER_BP[i]) sel = i;
+    app_menu(a, "Outliers: the largest weights kept apart (6 bytes each), as LLM.int8() does", ptrs, n, sel,
+             outliers_chosen, 0);
+}
+
+/* Pruning: 20% or 50% of the smallest weights, or 2 of every 4, alone (on
+ * FP32) or before the current format (INT4 when that is FP32). */
+static Format prune_then(void) {
+    Format f = menu_current;
+    if (format_equal(format_base(f), FORMAT_FP32)) f = format_with_method(FORMAT_INT4, (QuantMethod)f.method);
+    return f;
+}
+
+static Format pruned(Format f, int which) {
+    return which == 2 ? format_with_prune(f, PRUNE_2_4, 0) : format_with_prune(f, PRUNE_UNSTRUCTURED, which ? 50 : 20);
+}
+
+static void prune_chosen(App *a, int index, const char *text) {
+    (void)text;
+    if (index < 3) apply_format(a, pruned(FORMAT_FP32, index));
+    else if (index < 6) apply_format(a, pruned(prune_then(), index - 3));
+    else apply_format(a, format_with_prune(menu_current, PRUNE_NONE, 0));
+}
+
+static void open_pruning(App *a) {
+    static char items[7][POPUP_ITEM_LEN];
+    const char *ptrs[7];
+    static const char *const what[3] = {"20% of the weights set to 0", "50% of the weights set to 0",
+                                        "2:4: 2 of every 4 set to 0"};
+    char then[FORMAT_NAME_MAX];
+    Format t = prune_then();
+    t.prune = 0;
+    t.prune_pct = 0;
+    format_label(t, then, sizeof then);
+    int n = 0;
+    for (int i = 0; i < 3; i++) snprintf(items[n++], POPUP_ITEM_LEN, "%s, the rest FP32", what[i]);
+    for (int i = 0; i < 3; i++) snprintf(items[n++], POPUP_ITEM_LEN, "%s, then %.36s", what[i], then);
+    if (menu_current.prune) snprintf(items[n++], POPUP_ITEM_LEN, "no pruning");
+    for (int i = 0; i < n; i++) ptrs[i] = items[i];
+    app_menu(a, "Pruning: the smallest weights become 0 (a dense file stays as big)", ptrs, n,
+             is_fp(format_base(menu_current)) ? 1 : 4, prune_chosen, 0);
+}
+
+static void format_chosen(App *a, int index, const char *text) {
+    (void)text;
+    if (index < MENU_N_GGML) apply_format(a, format_ggml(FORMAT_TYPES[index]));
+    else if (index == MENU_TEACH) open_teaching(a, false);
+    else if (index == MENU_GPTQ) open_gptq(a);
+    else if (index == MENU_OUTLIERS) open_outliers(a);
+    else if (index == MENU_PRUNE) open_pruning(a);
+    else apply_format(a, format_base(menu_current));
 }
 
 void app_format_menu(App *a, int target) {
     menu_target = target;
-    char title[160];
-    if (target == INT32_MIN) snprintf(title, sizeof title, "Format for every tensor");
-    else if (target < 0) snprintf(title, sizeof title, "Format for block %d", -1 - target);
-    else snprintf(title, sizeof title, "Format for %s", a->s->model->tensors[target].name);
-    int sel = 0;
-    if (target >= 0) {
-        Format f = a->s->plan.fmt[target];
-        for (int i = 0; i < (int)(sizeof FORMAT_TYPES / sizeof FORMAT_TYPES[0]); i++)
-            if (f.kind == FORMAT_GGML && f.type == FORMAT_TYPES[i]) sel = i;
-        if (f.kind == FORMAT_TEACH) sel = 7;
+    menu_current = target_format(a, target);
+    char title[160], where[96];
+    target_name(target, a->s, where, sizeof where);
+    snprintf(title, sizeof title, "Format for %s", where);
+    static char plain[POPUP_ITEM_LEN];
+    const char *items[MENU_PLAIN + 1];
+    int n = 0;
+    for (; n < MENU_PLAIN; n++) items[n] = FORMAT_ITEMS[n];
+    Format f = menu_current;
+    if (format_has_modifiers(f)) { /* a way back to the plain base */
+        char base[FORMAT_NAME_MAX];
+        format_label(format_base(f), base, sizeof base);
+        snprintf(plain, sizeof plain, "Plain %.40s  without GPTQ, pruning, outliers", base);
+        items[n++] = plain;
     }
-    app_menu(a, title, FORMAT_ITEMS, 8, sel, format_chosen, 0);
+    int sel = 0;
+    Format b = format_base(f);
+    for (int i = 0; i < MENU_N_GGML; i++)
+        if (b.kind == FORMAT_GGML && b.type == FORMAT_TYPES[i]) sel = i;
+    if (b.kind == FORMAT_TEACH) sel = MENU_TEACH;
+    if (f.method == METHOD_GPTQ) sel = MENU_GPTQ;
+    else if (f.split) sel = MENU_OUTLIERS;
+    else if (f.prune) sel = MENU_PRUNE;
+    app_menu(a, title, items, n, sel, format_chosen, 0);
+}
+
+/* ------------------------------------------------------ beyond rounding */
+
+void app_calibrate(App *a) {
+    Session *s = a->s;
+    double prog;
+    a->calib_declined = 0;
+    if (session_job_progress(s, JOB_CALIB, &prog, NULL, 0)) {
+        app_set_status(a, false, "calibrating already: the FP32 model is reading calib.txt");
+        return;
+    }
+    session_calibrate(s);
+    if (s->calib.error[0]) app_set_status(a, true, "%s", s->calib.error);
+    else app_set_status(a, false, "calibrating: the FP32 model reads calib.txt, for GPTQ (Esc stops)");
+}
+
+/* A plan whose +gptq formats cannot be built yet is calibrated in the
+ * background (a loaded plan, an undo, a lesson's skip), unless the learner
+ * stopped that for this plan (Esc) or the calibration failed. */
+static void keep_calibrated(App *a) {
+    Session *s = a->s;
+    double prog;
+    if (!session_needs_calibration(s) || s->calib.error[0]) return;
+    if (a->calib_declined == session_plan_hash(&s->plan)) return;
+    if (session_job_progress(s, JOB_CALIB, &prog, NULL, 0)) return;
+    session_calibrate(s);
+    if (!s->calib.error[0]) app_set_status(a, false, "GPTQ needs a calibration: the FP32 model reads calib.txt (Esc stops)");
+}
+
+static const double INJECT_FACTORS[] = {5, 10, 50, 100};
+static int inject_tensor;
+static int64_t inject_row, inject_col;
+
+static void inject_chosen(App *a, int index, const char *text) {
+    (void)text;
+    Error err;
+    if (session_inject_outlier(a->s, inject_tensor, inject_row, inject_col, INJECT_FACTORS[index], &err) != ST_OK)
+        app_set_status(a, true, "%s", err.msg);
+}
+
+void app_inject_menu(App *a, int tensor, int64_t row, int64_t col) {
+    const ModelTensor *t = &a->s->model->tensors[tensor];
+    inject_tensor = tensor;
+    inject_row = row;
+    inject_col = col;
+    char title[200];
+    snprintf(title, sizeof title, "Inject an outlier: multiply %s[%lld, %lld] = %+.4g by", t->name, (long long)row,
+             (long long)col, (double)t->f32[row * t->cols + col]);
+    static char items[4][POPUP_ITEM_LEN];
+    const char *ptrs[4];
+    for (int i = 0; i < 4; i++) {
+        snprintf(items[i], sizeof items[i], "x%-4g -> %+.4g", INJECT_FACTORS[i],
+                 INJECT_FACTORS[i] * (double)t->f32[row * t->cols + col]);
+        ptrs[i] = items[i];
+    }
+    app_menu(a, title, ptrs, 4, 1, inject_chosen, 0);
+}
+
+/* The largest |w| of tensor i (the first of equals). */
+void app_inject_largest(App *a, int tensor) {
+    const ModelTensor *t = &a->s->model->tensors[tensor];
+    if (!plan_is_quantizable(t) || !t->f32) {
+        app_set_status(a, false, "%s is not a matrix a plan changes: pick another tensor", t->name);
+        return;
+    }
+    int64_t best = 0;
+    for (int64_t k = 1; k < t->n_elements; k++)
+        if (fabsf(t->f32[k]) > fabsf(t->f32[best])) best = k;
+    app_inject_menu(a, tensor, best / t->cols, best % t->cols);
 }
 
 /* ---------------------------------------------------------- global actions */
@@ -585,10 +854,20 @@ static int global_action(App *a, Action act) {
         app_set_status(a, false, "mouse %s", a->mouse ? "on" : "off");
         return UI_REDRAW;
     case ACT_REFRESH: clear(); return UI_REDRAW;
+    case ACT_RESTORE:
+        if (!session_weights_edited(s)) app_set_status(a, false, "no weights are edited: nothing to restore");
+        else session_restore_weights(s); /* its note says so */
+        return UI_REDRAW;
+    case ACT_CALIBRATE: app_calibrate(a); return UI_REDRAW;
     case ACT_CANCEL:
-        if (worker_any_busy(s->worker)) {
+        if (worker_any_busy(s->worker) || s->methods_after_calib) {
+            double prog;
+            bool calibrating = session_job_progress(s, JOB_CALIB, &prog, NULL, 0);
             session_cancel_jobs(s);
-            app_set_status(a, false, "stopped");
+            if (calibrating) a->calib_declined = session_plan_hash(&s->plan);
+            if (calibrating && session_needs_calibration(s))
+                app_set_status(a, false, "stopped: the +gptq formats wait for a calibration (C calibrates, u undoes)");
+            else app_set_status(a, false, "stopped");
         } else if (a->screen == SCREEN_HELP) {
             app_switch_screen(a, a->before_help);
         }
@@ -619,23 +898,45 @@ static void draw_tabs(App *a) {
 
 static void draw_summary(App *a) {
     Session *s = a->s;
-    char b1[32], b2[32];
+    char b1[32], b2[32], sizes[96], label[64] = "";
+    double prog = 0;
+    /* a running job (a calibration first: other work waits for it) */
+    static const SessionJobKind kinds[] = {JOB_CALIB, JOB_QUALITY, JOB_METHODS, JOB_COMPARE, JOB_SENS,
+                                           JOB_SPEED, JOB_ACTS, JOB_EXPORT, JOB_STATS};
+    bool job = false;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !job; k++)
+        if ((job = session_job_progress(s, kinds[k], &prog, label, sizeof label)) && kinds[k] == JOB_ACTS)
+            snprintf(label, sizeof label, "input ranges"); /* calib_run calls its stage "calibrating" */
+    bool edited = session_weights_edited(s);
+    ui_fmt_bytes(b1, sizeof b1, session_plan_bytes(s));
+    ui_fmt_bytes(b2, sizeof b2, plan_bytes_f32(s->model));
+    int room = COLS - 3 - draw_width(s->model->name) - 2 - draw_width(s->plan_label) - 1 - 2;
+    snprintf(sizes, sizeof sizes, "%s of %s, %.2f bits/w", b1, b2, session_plan_bits(s));
+    if ((job || edited) && room - (int)strlen(sizes) < 26) /* make room for the progress bar */
+        snprintf(sizes, sizeof sizes, "%s, %.2f bits/w", b1, session_plan_bits(s));
     draw_fill(1, 0, COLS, ROLE_NORMAL, ' ');
     int x = 1 + draw_textf(1, 1, COLS - 2, ROLE_NORMAL, "%s", s->model->name);
     x += 2 + draw_textf(1, x + 2, COLS - x - 2, ROLE_CHANGED, "%s%s", s->plan_label,
                         session_plan_dirty(s) ? "*" : "");
-    x += 2 + draw_textf(1, x + 2, COLS - x - 2, ROLE_NORMAL, "%s of %s, %.2f bits/w",
-                        ui_fmt_bytes(b1, sizeof b1, session_plan_bytes(s)),
-                        ui_fmt_bytes(b2, sizeof b2, plan_bytes_f32(s->model)), session_plan_bits(s));
-    /* a running job, at the right */
-    static const SessionJobKind kinds[] = {JOB_QUALITY, JOB_COMPARE, JOB_SENS, JOB_SPEED, JOB_EXPORT, JOB_STATS};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        double prog;
-        char label[64];
-        if (session_job_progress(s, kinds[k], &prog, label, sizeof label)) {
-            int w = 36;
-            if (COLS - w - 1 > x + 2) draw_progress(1, COLS - w - 1, w, prog, label);
-            break;
+    x += 2 + draw_textf(1, x + 2, COLS - x - 2, ROLE_NORMAL, "%s", sizes);
+    int right = COLS - 1;
+    if (job) {
+        int w = COLS - 1 - (x + 2);
+        if (w > 36) w = 36;
+        if (w >= 20) {
+            draw_progress(1, COLS - w - 1, w, prog, label);
+            right = COLS - w - 2;
+        }
+    }
+    /* an injected outlier changes the model itself: say so on every screen */
+    if (edited) {
+        const char *says[] = {"EDITED weights (r restores)", "EDITED (r)", "EDITED"};
+        for (int k = 0; k < 3; k++) {
+            int n = (int)strlen(says[k]);
+            if (right - n >= x + 2) {
+                draw_text(1, right - n, n, ROLE_WARN, says[k]);
+                break;
+            }
         }
     }
 }
@@ -673,8 +974,9 @@ static void draw_status(App *a) {
     bool err = a->status_is_error;
     if (a->s->message[0]) { /* a background job said something */
         snprintf(a->status, sizeof a->status, "%s", a->s->message);
-        a->status_is_error = strncmp(a->s->message, "wrote ", 6) != 0;
+        a->status_is_error = !a->s->message_is_note;
         a->s->message[0] = '\0';
+        a->s->message_is_note = false;
         msg = a->status;
         err = a->status_is_error;
     }
@@ -881,6 +1183,7 @@ int tui_main(const TuiOptions *opt) {
             dirty = true;
         }
         if (worker_any_busy(s->worker)) dirty = true; /* progress bars move */
+        keep_calibrated(a);
         if (lessons_tick(a) & UI_REDRAW) dirty = true;
         if (dirty) {
             draw_all(a);

@@ -12,10 +12,12 @@ const KeyBinding KEYS[] = {
     {'-', ACT_FEWER_BITS, SCR_LAYERS, "-", "fewer bits for the selected tensor or block", NULL},
     {'+', ACT_MORE_BITS, SCR_LAYERS, "+", "more bits for the selected tensor or block", NULL},
     {'=', ACT_MORE_BITS, SCR_LAYERS, NULL, NULL, NULL},
-    {'f', ACT_FORMAT_MENU, SCR_LAYERS | SCR_HIST, "f", "format menu: every format, and the teaching ones (INT3, INT2, per-row...)", NULL},
+    {'f', ACT_FORMAT_MENU, SCR_LAYERS | SCR_HIST, "f", "format menu: every format, teaching ones, GPTQ, outliers, pruning", NULL},
+    {'F', ACT_FORMAT_ALL, SCR_LAYERS | SCR_HIST, "F", "the format menu for every matrix at once", NULL},
     {'\n', ACT_FORMAT_MENU, SCR_LAYERS, "Enter", "format menu (on a block: open or close it)", NULL},
     {'b', ACT_APPLY_BLOCK, SCR_LAYERS, "b", "give the selected tensor's format to its whole block", NULL},
     {'a', ACT_APPLY_ALL, SCR_LAYERS, "a", "give the selected tensor's format to every tensor", NULL},
+    {'x', ACT_INJECT, SCR_LAYERS | SCR_HIST, "x", "inject an outlier: multiply the largest weight (inspector: the block's)", NULL},
     /* Histogram */
     {'+', ACT_ZOOM_IN, SCR_HIST, "+", "zoom in around zero", NULL},
     {'=', ACT_ZOOM_IN, SCR_HIST, NULL, NULL, NULL},
@@ -31,6 +33,7 @@ const KeyBinding KEYS[] = {
     {KEY_UP, ACT_UP, SCR_HIST, "Up/Down", "weights or error chart (P saves it); inspector: row", NULL},
     {KEY_DOWN, ACT_DOWN, SCR_HIST, NULL, NULL, NULL},
     {27, ACT_CANCEL, SCR_HIST, "Esc", "close the block inspector", NULL},
+    {'A', ACT_ACTIVATIONS, SCR_HIST, "A", "input ranges: what each matrix reads while the model runs eval.txt", NULL},
     /* Compare */
     {'e', ACT_EDIT_PROMPT, SCR_COMPARE, "e", "edit the prompt (Enter to run, Esc to cancel)", NULL},
     {'\n', ACT_EDIT_PROMPT, SCR_COMPARE, "Enter", "edit the prompt", NULL},
@@ -45,6 +48,7 @@ const KeyBinding KEYS[] = {
     {'t', ACT_SCAN_TARGET, SCR_QUALITY, "t", "format the scan uses (INT4, INT8, INT3...)", NULL},
     {'b', ACT_SCAN_UNIT, SCR_QUALITY, "b", "scan per tensor or per block (blk.N)", NULL},
     {'m', ACT_SPEED, SCR_QUALITY | SCR_MODEL, "m", "measure tokens per second, FP32 and the plan", NULL},
+    {'G', ACT_METHODS, SCR_QUALITY, "G", "round-to-nearest vs GPTQ for this plan, side by side", NULL},
     /* Lessons (the letters a-f answer a question) */
     {'\n', ACT_LESSON_NEXT, SCR_LESSONS, "Enter", "start or continue a lesson; next step; type a number answer", NULL},
     {' ', ACT_LESSON_NEXT, SCR_LESSONS, "Space", "next step (presenter mode: also does a do step for the class)", NULL},
@@ -99,6 +103,8 @@ const KeyBinding KEYS[] = {
     {CTRL('r'), ACT_REDO, SCR_ALL, "Ctrl-R / U", "redo", NULL},
     {'U', ACT_REDO, SCR_ALL, NULL, NULL, NULL},
     {'p', ACT_PRESET, SCR_ALL, "p", "presets: all FP32/FP16/INT8/INT4, INT4 with INT8 edges, Q4_K_M-like", NULL},
+    {'r', ACT_RESTORE, SCR_ALL, "r", "restore the weights an injected outlier changed, bit for bit", NULL},
+    {'C', ACT_CALIBRATE, SCR_ALL, "C", "calibrate for GPTQ: the FP32 model reads calib.txt (Esc stops)", NULL},
     {KEY_F(8), ACT_PRESET, SCR_ALL, "F8", NULL, "Preset"},
     {'o', ACT_OPEN, SCR_ALL, "o", "open a model or a plan file", NULL},
     {'S', ACT_SAVE_PLAN, SCR_ALL, "S", "save the plan (a text file of PATTERN=FORMAT rules)", NULL},

@@ -3,6 +3,7 @@
 #include "tui/layout.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,4 +325,38 @@ void layout_scatter_free(TextScatter *ts) {
     free(ts->on_frontier);
     free(ts->labelled);
     memset(ts, 0, sizeof *ts);
+}
+
+/* ============================================================ formats === */
+
+char *layout_format_short(Format f, int width, char *buf, size_t size) {
+    if (size == 0) return buf;
+    char text[FORMAT_NAME_MAX * 2];
+    format_label(f, text, sizeof text);
+    if ((int)strlen(text) > width || format_has_modifiers(f)) {
+        Format b = format_base(f);
+        char base[48], name[FORMAT_NAME_MAX];
+        if (b.kind == FORMAT_TEACH) {
+            char gran[16];
+            if (b.gran == GRAN_TENSOR) snprintf(gran, sizeof gran, "tensor");
+            else if (b.gran == GRAN_ROW) snprintf(gran, sizeof gran, "row");
+            else snprintf(gran, sizeof gran, "b%u", (unsigned)b.block);
+            snprintf(base, sizeof base, "INT%u %s%s", (unsigned)b.bits, gran, b.asym ? " asym" : "");
+        } else if (format_equal(b, FORMAT_INT8)) {
+            snprintf(base, sizeof base, "INT8");
+        } else if (format_equal(b, FORMAT_INT4)) {
+            snprintf(base, sizeof base, "INT4");
+        } else {
+            format_label(b, base, sizeof base); /* FP32, FP16, BF16, Q4_1, ... */
+        }
+        format_name(f, name, sizeof name);
+        const char *mods = strchr(name, '+');
+        snprintf(text, sizeof text, "%s%s", base, mods ? mods : "");
+    }
+    if ((int)strlen(text) > width) { /* cut, and say so */
+        text[width > 1 ? width - 1 : 0] = '~';
+        text[width] = '\0';
+    }
+    snprintf(buf, size, "%s", text);
+    return buf;
 }

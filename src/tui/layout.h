@@ -9,9 +9,11 @@
  *  - layout_scatter: the size-vs-quality frontier as a grid of characters: plans
  *    as points, the current one and the Pareto frontier set apart by glyph, short
  *    labels placed where they fit.
+ *  - layout_format_short: a format's name for a narrow table cell, its GPTQ,
+ *    pruning and outlier modifiers kept in sight.
  *
- * Called by scr_compare.c and scr_quality.c, which only turn the cells into
- * curses calls.
+ * Called by scr_compare.c, scr_quality.c and scr_layers.c, which only turn the
+ * cells into curses calls.
  */
 #ifndef QL_TUI_LAYOUT_H
 #define QL_TUI_LAYOUT_H
@@ -21,6 +23,7 @@
 
 #include "base/error.h"
 #include "plot/chart.h"
+#include "quant/format.h"
 
 /* ------------------------------------------------------------- stories --- */
 
@@ -127,5 +130,16 @@ void layout_scatter_free(TextScatter *ts);
  * LAYOUT_Y_ZERO when there is one. For tick labels. */
 int layout_scatter_col(const TextScatter *ts, double x);
 int layout_scatter_row(const TextScatter *ts, double y);
+
+/* ------------------------------------------------------------ formats --- */
+
+/* A format's name in at most `width` columns (ASCII), for a table cell. A plain
+ * format: its label (format_label: "INT4 (Q4_0)") when that fits. Otherwise, and
+ * always with a method or modifiers, the base in short ("FP32", "INT8" for Q8_0,
+ * "INT4" for Q4_0, "Q4_1", "INT4 tensor", "INT3 row asym", "INT4 b32") followed
+ * by the modifiers as plans spell them ("+gptq", "+prune50", "+2:4",
+ * "+out0.5%"): "INT4+gptq+2:4". A name still too long is cut and ends in '~'.
+ * buf gets at most size - 1 bytes; width >= 1. */
+char *layout_format_short(Format f, int width, char *buf, size_t size);
 
 #endif

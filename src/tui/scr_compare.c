@@ -193,7 +193,7 @@ static void draw_legend(App *a, const Geometry *g, Rect r) {
     const CompareState *c = &a->s->compare;
     int x = r.x + 1, end = r.x + r.w - 1;
     if (c->valid && !result_current(a)) {
-        bool running = session_job_progress(a->s, JOB_COMPARE, NULL, NULL, 0);
+        bool running = session_job_progress(a->s, JOB_COMPARE, NULL, NULL, 0) || session_job_waiting(a->s, JOB_COMPARE);
         draw_text(g->legend_y, x, end - x, ROLE_WARN,
                   running ? "these stories are for an earlier plan or prompt; new ones are on the way"
                           : "these stories are for an earlier plan or prompt: g writes them again");
@@ -227,7 +227,9 @@ static void compare_draw(App *a, Rect r) {
     if (!c->valid) {
         bool running = session_job_progress(s, JOB_COMPARE, NULL, NULL, 0);
         draw_text(g.text_y + 1, g.left_x, r.w - 2, ROLE_DIM,
-                  running ? "FP32 and your plan are writing..." : "nothing written yet: press g");
+                  running                              ? "FP32 and your plan are writing..."
+                  : session_job_waiting(s, JOB_COMPARE) ? "waiting for the calibration GPTQ needs (Esc stops)..."
+                                                       : "nothing written yet: press g");
         draw_text(g.keys_y, r.x + 1, r.w - 2, ROLE_DIM, KEYS_HINT);
         return;
     }

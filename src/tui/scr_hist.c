@@ -1,7 +1,10 @@
 /* scr_hist.c — the Histogram screen: one tensor's weights with the grid of its
  * planned format drawn over them, the values they were rounded to, the rounding
  * error with its figures, and a block inspector that lays one block open down to
- * its bytes.
+ * its bytes. Below the figures: how far the largest weights sit from the rest
+ * (quant/outliers.h), the range of the inputs the matrix reads (measured on the
+ * evaluation text, A), and, while an injected outlier is in place (x), a warning
+ * that the model itself is edited (r restores it).
  *
  * Numbers come from the session (statistics), the quantized-copy cache (the
  * decoded values the model runs) and inspect_block() (one block's facts); this
@@ -16,6 +19,7 @@
 #include "base/file.h"
 #include "plot/tensor_plot.h"
 #include "quant/inspect.h"
+#include "quant/outliers.h"
 #include "quant/types.h"
 #include "tui/ui.h"
 
@@ -27,7 +31,7 @@ enum { LABEL_W = 7, ZOOM_MAX = 1024 };
 typedef struct HistCache {
     const Model *model;
     int tensor;
-    uint32_t fmt_key;
+    uint64_t fmt_key;
     const QTensor *q;        /* the tensor in its planned format (owned by the cache) */
     double lo_all, hi_all;   /* range of the weights and of their decoded values */
     double emax;             /* largest |decoded - weight| */
@@ -86,7 +90,7 @@ static bool current_data(App *a, TensorStatsEntry *st, const QTensor **q) {
 /* Points the cache at tensor i in its format (ranges only; histograms later). */
 static void cache_select(App *a, int i, const QTensor *q) {
     const Model *m = a->s->model;
-    uint32_t key = format_key(q->fmt);
+    uint64_t key = format_key(q->fmt);
     if (cache.model == m && cache.tensor == i && cache.fmt_key == key && cache.q == q) return;
     cache_drop_hists();
     cache.model = m;
@@ -338,10 +342,17 @@ typedef struct Layout {
     int legend;
     int ehead, ey, eh;   /* error chart: heading, rows, labels at ey+eh */
     int fig1, fig2, hint;
+    int fig3, fig4;      /* outliers; inputs or the edited-weights warning (0: no room) */
     int iy, ih;          /* inspector (ih 0: closed) */
 } Layout;
 
 enum { INSPECT_ROWS = 20, FIXED_ROWS = 9 };
+
+/* Rows for the outliers and inputs lines: both on a full screen, one (the
+ * warning if weights are edited, else the outliers) when rows are short. */
+static int extra_rows(int h) {
+    return h >= 20 ? 2 : h >= 16 ? 1 : 0;
+}
 
 static Layout layout(const App *a, Rect r) {
     Layout L;
@@ -360,7 +371,8 @@ static Layout layout(const App *a, Rect r) {
         }
         return L;
     }
-    int charts = r.h - FIXED_ROWS;
+    int extra = extra_rows(r.h);
+    int charts = r.h - FIXED_ROWS - extra;
     int eh = charts * 2 / 5;
     if (eh < 3) eh = 3;
     L.wy = r.y + 1;
@@ -371,7 +383,14 @@ static Layout layout(const App *a, Rect r) {
     L.eh = eh;
     L.fig1 = L.ey + eh + 1;
     L.fig2 = L.fig1 + 1;
-    L.hint = L.fig2 + 1;
+    if (extra == 2) {
+        L.fig3 = L.fig2 + 1;
+        L.fig4 = L.fig3 + 1;
+    } else if (extra == 1) {
+        if (session_weights_edited(a->s)) L.fig4 = L.fig2 + 1;
+        else L.fig3 = L.fig2 + 1;
+    }
+    L.hint = L.fig2 + 1 + extra;
     return L;
 }
 
@@ -429,11 +448,133 @@ static void draw_legend(App *a, Rect r, int y) {
         draw_textf(y, x, end - x, ROLE_DIM, "no grid: each weight rounds to the nearest %s", fmt);
         return;
     }
+    /* what a pruned or split format adds to the picture, said first when room is short */
+    Format f = cache.q->fmt;
+    char more[128] = "";
+    if (f.prune == PRUNE_2_4) snprintf(more, sizeof more, "  spike at 0: 2:4 pruned");
+    else if (f.prune) snprintf(more, sizeof more, "  spike at 0: %d%% pruned", f.prune_pct);
+    if (f.split && cache.q->n_outliers > 0) {
+        char k[32];
+        size_t n = strlen(more);
+        snprintf(more + n, sizeof more - n, "  %s kept in FP16 off the grid",
+                 ui_fmt_count(k, sizeof k, (double)cache.q->n_outliers));
+    }
     char cap[128];
     levels_caption(b, cap, sizeof cap, false);
+    if (x + 2 + draw_width(cap) + draw_width(more) > end) levels_caption(b, cap, sizeof cap, true);
+    if (x + 2 + draw_width(cap) + draw_width(more) > end) snprintf(cap, sizeof cap, "%d levels", b->n_levels);
     x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g_tick());
-    draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
+    x += draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
+    if (more[0]) draw_text(y, x, end - x, ROLE_WARN, more);
     (void)a;
+}
+
+/* ------------------------------------------------- outliers and inputs */
+
+/* The outlier facts of the shown tensor, for the session's generation (an
+ * injected outlier changes them; so may nothing else, but a generation is cheap
+ * to compare and a tensor's facts take one pass). */
+static struct {
+    const Session *s;
+    const Model *m;
+    unsigned generation;
+    int tensor;
+    bool ok;
+    OutlierFacts f;
+} facts = {.tensor = -1};
+
+static const OutlierFacts *tensor_facts(App *a, int i) {
+    const Session *s = a->s;
+    if (facts.s == s && facts.m == s->model && facts.generation == s->generation && facts.tensor == i)
+        return facts.ok ? &facts.f : NULL;
+    const ModelTensor *t = &s->model->tensors[i];
+    Error err;
+    facts.s = s;
+    facts.m = s->model;
+    facts.generation = s->generation;
+    facts.tensor = i;
+    facts.ok = t->f32 && outliers_facts(t->f32, t->rows, t->cols, 1, &facts.f, &err) == ST_OK;
+    return facts.ok ? &facts.f : NULL;
+}
+
+/* The first of the texts that fits in w columns (the last regardless). */
+static const char *fitting(int w, const char *a, const char *b, const char *c) {
+    if ((int)strlen(a) <= w) return a;
+    if ((int)strlen(b) <= w || !c) return b;
+    return c;
+}
+
+static void draw_outliers(App *a, Rect r, int y) {
+    const OutlierFacts *f = tensor_facts(a, cache.tensor);
+    if (!f || f->n_top == 0) return;
+    const OutlierEntry *e = &f->top[0];
+    char l1[200], l2[200], l3[200], k6[32];
+    ui_fmt_count(k6, sizeof k6, (double)f->beyond_6std);
+    snprintf(l1, sizeof l1, "outliers: largest |w| %.3g at [%lld, %lld] = %.1f std; kurtosis %.1f (Gaussian 3); %s beyond 6 std",
+             fabs((double)e->value), (long long)e->row, (long long)e->col, f->max_over_std, f->kurtosis, k6);
+    snprintf(l2, sizeof l2, "largest |w| %.3g at [%lld, %lld] = %.1f std  kurtosis %.1f  beyond 6 std: %s",
+             fabs((double)e->value), (long long)e->row, (long long)e->col, f->max_over_std, f->kurtosis, k6);
+    snprintf(l3, sizeof l3, "max|w| %.3g = %.1f std  kurtosis %.1f", fabs((double)e->value), f->max_over_std, f->kurtosis);
+    ThemeRole role = f->max_over_std >= 10 ? ROLE_WARN : ROLE_NORMAL;
+    draw_text(y, r.x + 1, r.w - 2, role, fitting(r.w - 2, l1, l2, l3));
+}
+
+/* The inputs the shown matrix reads (eval.txt, else calib.txt), or the
+ * warning that weights are edited. */
+static void draw_inputs(App *a, Rect r, int y) {
+    Session *s = a->s;
+    int w = r.w - 2, i = cache.tensor;
+    const ModelTensor *t = &s->model->tensors[i];
+    char l1[256], l2[256];
+    if (session_weights_edited(s)) {
+        const WeightEdit *e = &s->edits.items[s->edits.n - 1];
+        const ModelTensor *et = &s->model->tensors[e->tensor];
+        int64_t row = e->index / et->cols, col = e->index % et->cols;
+        if (e->tensor == i) {
+            snprintf(l1, sizeof l1, "EDITED: w[%lld, %lld] %+.3g -> %+.3g: every figure is of the edited model",
+                     (long long)row, (long long)col, (double)e->original, (double)e->value);
+            snprintf(l2, sizeof l2, "EDITED: w[%lld, %lld] %+.3g -> %+.3g; r restores", (long long)row, (long long)col,
+                     (double)e->original, (double)e->value);
+        } else {
+            snprintf(l1, sizeof l1, "EDITED: a weight of %s is changed (x); r restores the model", et->name);
+            snprintf(l2, sizeof l2, "EDITED: %s; r restores", et->name);
+        }
+        draw_text(y, r.x + 1, w, ROLE_WARN, fitting(w, l1, l2, NULL));
+        return;
+    }
+    double prog;
+    if (session_job_progress(s, JOB_ACTS, &prog, NULL, 0)) {
+        draw_text(y, r.x + 1, w, ROLE_DIM, "inputs: the FP32 model is reading eval.txt (Esc stops)...");
+        return;
+    }
+    bool eval = true;
+    const CalibSite *site = session_activation_site(s, i, true);
+    if (!site) {
+        site = session_activation_site(s, i, false);
+        eval = false;
+    }
+    if (!site) {
+        const char *why = !plan_is_quantizable(t) ? "inputs: ranges are measured for matrices"
+                          : i == s->model->token_embd && !s->model->tied_output
+                              ? "inputs: token_embd is looked up by token, not multiplied: it reads no inputs"
+                              : "inputs: A measures what this matrix reads while the model runs eval.txt";
+        draw_text(y, r.x + 1, w, ROLE_DIM, why);
+        return;
+    }
+    double rms = site->count > 0 && site->n > 0 ? sqrt(site->sum_sq / ((double)site->count * (double)site->n)) : 0;
+    int64_t widest = 0;
+    for (int64_t c = 1; site->chan_absmax && c < site->n; c++)
+        if (site->chan_absmax[c] > site->chan_absmax[widest]) widest = c;
+    const char *text = eval ? "eval.txt" : "calib.txt";
+    snprintf(l1, sizeof l1, "inputs on %s: %+.3g .. %+.3g, RMS %.3g; widest channel %lld: |x| %.3g = %.1fx RMS", text,
+             (double)site->min, (double)site->max, rms, (long long)widest, (double)site->absmax,
+             rms > 0 ? site->absmax / rms : 0.0);
+    char l3[256];
+    snprintf(l2, sizeof l2, "inputs on %s: %+.3g .. %+.3g, RMS %.3g; channel %lld reaches %.1fx RMS", text,
+             (double)site->min, (double)site->max, rms, (long long)widest, rms > 0 ? site->absmax / rms : 0.0);
+    snprintf(l3, sizeof l3, "inputs (%s): %+.3g .. %+.3g, RMS %.3g, max %.1fx RMS", text, (double)site->min,
+             (double)site->max, rms, rms > 0 ? site->absmax / rms : 0.0);
+    draw_text(y, r.x + 1, w, ROLE_NORMAL, fitting(w, l1, l2, l3));
 }
 
 static void draw_figures(App *a, Rect r, const Layout *L, const TensorStatsEntry *e) {
@@ -519,6 +660,29 @@ static void draw_level_list(Rect r, int y, int end, const BlockInfo *b) {
     }
 }
 
+/* An outlier split's side list, for the inspected window: the weights kept in
+ * FP16 (their place in the window, as the value rows number them, and value).
+ * The dense codes hold 0 there; the decoded row shows code + FP16 value. */
+static void draw_block_outliers(Rect r, int y, const BlockInfo *b) {
+    const QTensor *q = cache.q;
+    char list[256] = "";
+    size_t n = 0;
+    int count = 0;
+    for (int64_t k = q->sp_row ? q->sp_row[b->row] : 0; q->sp_row && k < q->sp_row[b->row + 1]; k++) {
+        int64_t c = q->sp_col[k];
+        if (c < b->col || c >= b->col + b->n) continue;
+        count++;
+        if (n + 24 < sizeof list)
+            n += (size_t)snprintf(list + n, sizeof list - n, "  w%lld = %+.4f", (long long)(c - b->col), (double)q->sp_val[k]);
+    }
+    if (count == 0)
+        draw_textf(y, r.x + 1, r.w - 2, ROLE_DIM, "outlier split: none of this block's weights is among the %lld kept in FP16",
+                   (long long)q->n_outliers);
+    else
+        draw_textf(y, r.x + 1, r.w - 2, ROLE_WARN, "%d weight%s of this block kept in FP16 (its code stands for 0):%s", count,
+                   count == 1 ? "" : "s", list);
+}
+
 static void draw_inspector(Rect r, int y0, int h) {
     const BlockInfo *b = &cache.info;
     int end = y0 + h;
@@ -562,6 +726,7 @@ static void draw_inspector(Rect r, int y0, int h) {
                    cache.emax == 0 ? "nothing rounded" : "each value rounded alone");
     }
     y++;
+    if (b->fmt.split && y < end) draw_block_outliers(r, y++, b);
 
     /* the values, 8 to a row: weight, code, decoded, error */
     int cw = (r.w - 2 - 6) / 8;
@@ -643,7 +808,13 @@ static void draw_pending(App *a, Rect r) {
     double prog;
     char label[64];
     draw_header(a, r, r.y, false);
-    if (session_job_progress(a->s, JOB_STATS, &prog, label, sizeof label)) {
+    if (tensor_format(a->s, a->hist.tensor).method == METHOD_GPTQ && session_needs_calibration(a->s)) {
+        bool running = session_job_progress(a->s, JOB_CALIB, &prog, label, sizeof label);
+        draw_text(r.y + 2, r.x + 1, r.w - 2, ROLE_DIM,
+                  running ? "GPTQ weighs rounding errors by this matrix's inputs: calibrating on calib.txt..."
+                          : "GPTQ needs a calibration on calib.txt first: C runs it, u undoes the format.");
+        if (running) draw_progress(r.y + 3, r.x + 1, r.w - 2 < 60 ? r.w - 2 : 60, prog, label);
+    } else if (session_job_progress(a->s, JOB_STATS, &prog, label, sizeof label)) {
         draw_text(r.y + 2, r.x + 1, r.w - 2, ROLE_DIM, "A big tensor: its statistics are being measured in the background.");
         draw_progress(r.y + 3, r.x + 1, r.w - 2 < 60 ? r.w - 2 : 60, prog, label);
     } else {
@@ -695,8 +866,12 @@ static void hist_draw(App *a, Rect r) {
         draw_error_chart(a, r, L.ey, L.eh);
     }
     draw_figures(a, r, &L, &st);
-    draw_text(L.hint, r.x + 1, r.w - 2, ROLE_DIM,
-              "i inspect  Space/f format  +/-/0 zoom  L log  [ ] tensor  Up/Down chart  P PNG");
+    if (L.fig3) draw_outliers(a, r, L.fig3);
+    if (L.fig4) draw_inputs(a, r, L.fig4);
+    const char *hint = session_weights_edited(a->s)
+                           ? "i inspect  f format  x outlier  r restore  +/- zoom  L log  [ ] tensor  P PNG"
+                           : "i inspect  f format  x outlier  A inputs  +/- zoom  L log  [ ] tensor  P PNG";
+    draw_text(L.hint, r.x + 1, r.w - 2, ROLE_DIM, hint);
 }
 
 /* --------------------------------------------------------------- actions */
@@ -726,6 +901,22 @@ static void change_bits(App *a) {
     if (format_equal(cur, next)) next = FORMAT_FP32; /* INT4 wraps to FP32 */
     char label[64];
     if (session_set_format(s, i, next)) app_set_status(a, false, "%s now %s", t->name, format_label(next, label, sizeof label));
+}
+
+/* x: the largest |w| of the inspected block when the inspector is open, else
+ * of the whole tensor. */
+static void inject(App *a) {
+    int i = current_tensor(a);
+    TensorStatsEntry st;
+    if (!a->hist.inspect || !prepare(a, 0, 0, &st) || !cache.info_ok) {
+        app_inject_largest(a, i);
+        return;
+    }
+    const BlockInfo *b = &cache.info;
+    int best = 0;
+    for (int k = 1; k < b->n; k++)
+        if (fabsf(b->values[k]) > fabsf(b->values[best])) best = k;
+    app_inject_menu(a, i, b->row, b->col + best);
 }
 
 static void move_block(App *a, int64_t delta, bool absolute) {
@@ -785,6 +976,18 @@ static int hist_action(App *a, Action act, int ch) {
         v->inspect = true;
         return UI_REDRAW | UI_HANDLED;
     case ACT_FEWER_BITS: change_bits(a); return UI_REDRAW | UI_HANDLED;
+    case ACT_FORMAT_ALL: app_format_menu(a, INT32_MIN); return UI_REDRAW | UI_HANDLED;
+    case ACT_INJECT: inject(a); return UI_REDRAW | UI_HANDLED;
+    case ACT_ACTIVATIONS: {
+        double prog;
+        if (session_job_progress(a->s, JOB_ACTS, &prog, NULL, 0)) {
+            app_set_status(a, false, "measuring already: the FP32 model is reading eval.txt");
+        } else {
+            session_request_activations(a->s);
+            app_set_status(a, false, "measuring input ranges: the FP32 model reads eval.txt (Esc stops)");
+        }
+        return UI_REDRAW | UI_HANDLED;
+    }
     case ACT_FORMAT_MENU: {
         int i = current_tensor(a);
         if (plan_is_quantizable(&a->s->model->tensors[i])) app_format_menu(a, i);

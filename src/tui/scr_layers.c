@@ -1,10 +1,14 @@
 /* scr_layers.c — the Layers screen: every tensor as a tree (blocks > matrices),
  * its format, bytes and rounding error; keys change formats, per tensor, per
- * block or everywhere. */
+ * block or everywhere. Formats with GPTQ, pruning or an outlier split show
+ * their modifiers in the format column (tui/layout.c), pruned tensors their
+ * share of zeros, and the lines under the list say what each modifier of the
+ * selected row does, with its bytes. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "tui/layout.h"
 #include "tui/ui.h"
 
 typedef struct Row {
@@ -68,14 +72,21 @@ static double block_bytes(const Session *s, int layer, double *f32) {
     return total;
 }
 
-/* Column layout for the current width. */
+/* Column layout for the current width; `zeros` (the share of weights stored
+ * as 0) only when the plan prunes something. */
 typedef struct Cols {
-    int name, shape, weights, format, bytes, bits, rmse, sqnr, maxerr;
+    int name, shape, weights, format, bytes, bits, rmse, sqnr, maxerr, zeros;
 } Cols;
 
-static Cols layout(int w) {
-    Cols c = {20, 9, 0, 14, 9, 6, 9, 8, 0};
-    int used = 2 + c.name + c.shape + c.format + c.bytes + c.bits + c.rmse + c.sqnr;
+static bool plan_prunes(const Session *s) {
+    for (int i = 0; i < s->model->n_tensors; i++)
+        if (plan_is_quantizable(&s->model->tensors[i]) && s->plan.fmt[i].prune) return true;
+    return false;
+}
+
+static Cols layout(int w, bool zeros) {
+    Cols c = {15, 9, 0, zeros ? 16 : 18, 9, 6, 9, 8, 0, zeros ? 6 : 0};
+    int used = 2 + c.name + c.shape + c.format + c.bytes + c.bits + c.rmse + c.sqnr + c.zeros;
     if (w - used >= 10) {
         c.weights = 10;
         used += 10;
@@ -94,15 +105,14 @@ static void draw_header(int y, int x, const Cols *c) {
     if (c->weights) n += snprintf(line + n, sizeof line - (size_t)n, "%*s ", c->weights - 1, "weights");
     n += snprintf(line + n, sizeof line - (size_t)n, "%-*s%*s %*s%*s%*s", c->format, "format", c->bytes - 1, "bytes",
                   c->bits - 1, "bits", c->rmse - 1, "RMSE", c->sqnr, "SQNR dB");
+    if (c->zeros) n += snprintf(line + n, sizeof line - (size_t)n, "%*s", c->zeros, "zeros");
     if (c->maxerr) snprintf(line + n, sizeof line - (size_t)n, "%*s", c->maxerr, "max|err|");
     draw_fill(y, x, COLS - x, ROLE_HEADER, ' ');
     draw_text(y, x, COLS - x, ROLE_HEADER, line);
 }
 
-static void format_short(Format f, char *buf, size_t size) {
-    char label[64];
-    format_label(f, label, sizeof label);
-    snprintf(buf, size, "%s", label);
+static void format_short(Format f, int width, char *buf, size_t size) {
+    layout_format_short(f, width, buf, size);
 }
 
 static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, bool selected) {
@@ -124,7 +134,7 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
     if (nl > 7 && strcmp(name + nl - 7, ".weight") == 0) name[nl - 7] = '\0'; /* every row says it */
     if (t->n_dims == 1) snprintf(shape, sizeof shape, "%lld", (long long)t->cols);
     else snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
-    if (quant) format_short(f, fmt, sizeof fmt);
+    if (quant) format_short(f, c->format - 1, fmt, sizeof fmt);
     else snprintf(fmt, sizeof fmt, "%s", t->is_norm ? "FP32 (norm)" : "FP32");
     double nbytes = format_tensor_bytes(f, t->rows, t->cols);
     ui_fmt_count(bytes, sizeof bytes, ceil(nbytes));
@@ -152,7 +162,13 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
         ThemeRole q = selected ? base : (e.st.sqnr_db < 15 ? ROLE_BAD : e.st.sqnr_db < 25 ? ROLE_WARN : ROLE_NORMAL);
         if (isinf(e.st.sqnr_db)) draw_textf(y, col, c->rmse + c->sqnr, q, "%*.3g%*s", c->rmse - 1, e.st.rmse, c->sqnr, "exact");
         else draw_textf(y, col, c->rmse + c->sqnr, q, "%*.3g%*.1f", c->rmse - 1, e.st.rmse, c->sqnr, e.st.sqnr_db);
-        if (c->maxerr) draw_textf(y, col + c->rmse + c->sqnr, c->maxerr, base, "%*.3g", c->maxerr, e.st.max_abs_err);
+        int zc = col + c->rmse + c->sqnr;
+        if (c->zeros) {
+            draw_textf(y, zc, c->zeros, selected ? base : f.prune ? ROLE_CHANGED : ROLE_NORMAL, "%*.0f%%", c->zeros - 1,
+                       100 * e.st.zeroed);
+            zc += c->zeros;
+        }
+        if (c->maxerr) draw_textf(y, zc, c->maxerr, base, "%*.3g", c->maxerr, e.st.max_abs_err);
     } else {
         draw_textf(y, col, c->rmse + c->sqnr, ROLE_DIM, "%*s", c->rmse, "...");
     }
@@ -167,7 +183,7 @@ static void draw_block_row(App *a, int y, int x, int w, const Cols *c, int layer
     bool open = layer < 1024 && a->layers.expanded[layer];
     snprintf(name, sizeof name, "%s blk.%d", open ? g->arrow_d : g->arrow_r, layer);
     Format f;
-    if (block_format(s, layer, &f)) format_short(f, fmt, sizeof fmt);
+    if (block_format(s, layer, &f)) format_short(f, c->format - 1, fmt, sizeof fmt);
     else snprintf(fmt, sizeof fmt, "mixed");
     double f32, nb = block_bytes(s, layer, &f32);
     ui_fmt_count(bytes, sizeof bytes, ceil(nb));
@@ -178,14 +194,99 @@ static void draw_block_row(App *a, int y, int x, int w, const Cols *c, int layer
     draw_textf(y, col, w - (col - x), base, "%*s  %.0f%% of FP32", c->bytes - 1, bytes, f32 > 0 ? 100 * nb / f32 : 0.0);
 }
 
+/* ------------------------------------------------- what a modifier does */
+
+enum { EXPLAIN_MAX = 3 };
+
+static int drawn_list_h; /* rows of the list last drawn (for clicks) */
+
+/* The first of the texts that fits in w columns (the last one regardless). */
+static void pick3(char *out, size_t size, int w, const char *a, const char *b, const char *c) {
+    snprintf(out, size, "%s", (int)strlen(a) <= w ? a : (int)strlen(b) <= w || !c ? b : c);
+}
+
+static void pick(char *out, size_t size, int w, const char *a, const char *b) {
+    pick3(out, size, w, a, b, NULL);
+}
+
+/* One line for each of GPTQ, pruning and an outlier split on tensor i, saying
+ * what it does to this tensor and its bytes. Returns how many. */
+static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
+    Session *s = a->s;
+    const ModelTensor *t = &s->model->tensors[i];
+    Format f = s->plan.fmt[i];
+    char base[FORMAT_NAME_MAX], b1[32], b2[32], l1[256], l2[256], l3[256];
+    format_label(format_base(f), base, sizeof base);
+    int n = 0;
+    double dense = format_tensor_bytes(f, t->rows, t->cols);
+    if (f.method == METHOD_GPTQ) {
+        double prog;
+        if (session_needs_calibration(s) && !qcache_calibration(s->cache)) {
+            bool running = session_job_progress(s, JOB_CALIB, &prog, NULL, 0);
+            pick(lines[n++], 256, w,
+                 running ? "GPTQ: waiting for the calibration (the FP32 model reads calib.txt; Esc stops)"
+                         : "GPTQ: needs a calibration on calib.txt first: C runs it, u undoes",
+                 running ? "GPTQ: calibrating on calib.txt (Esc stops)" : "GPTQ needs a calibration: C runs it");
+        } else if (qcache_gptq_is_rtn(s->cache, i)) {
+            pick(lines[n++], 256, w, "GPTQ: this table is looked up, not multiplied: no inputs, so plain rounding",
+                 "GPTQ: looked up, not multiplied: plain rounding");
+        } else {
+            snprintf(l1, sizeof l1, "GPTQ: as big as %.40s; codes picked to cancel output error on %.60s%s", base,
+                     s->calib.source[0] ? s->calib.source : "calib.txt", s->calib.stale ? " (before the edit)" : "");
+            snprintf(l2, sizeof l2, "GPTQ: %s bytes, errors made up for (calib.txt)", base);
+            pick(lines[n++], 256, w, l1, l2);
+        }
+    }
+    if (f.prune) {
+        TensorStatsEntry e;
+        double sparse = format_sparse_bytes(f, t->rows, t->cols);
+        char zeros[48] = "";
+        if (session_tensor_stats(s, i, &e)) snprintf(zeros, sizeof zeros, " (%.1f%% now 0)", 100 * e.st.zeroed);
+        ui_fmt_count(b1, sizeof b1, ceil(dense));
+        ui_fmt_count(b2, sizeof b2, sparse);
+        if (f.prune == PRUNE_2_4) {
+            snprintf(l1, sizeof l1, "2:4 pruning: half the weights are 0%s, but a dense file is just as big (%s B);"
+                                    " a 2:4 sparse format: %s B", zeros, b1, b2);
+            snprintf(l2, sizeof l2, "2:4: half are zero, yet a dense file is as big (%s B); 2:4-sparse: %s B", b1, b2);
+            snprintf(l3, sizeof l3, "2:4: half are 0; dense %s B, 2:4-sparse %s B", b1, b2);
+        } else {
+            char cut[32];
+            ui_fmt_count(cut, sizeof cut, (double)format_prune_count(f, t->rows, t->cols));
+            snprintf(l1, sizeof l1, "pruned %d%%: %s weights set to 0%s; dense file as big (%s B); bitmap-sparse: %s B",
+                     f.prune_pct, cut, zeros, b1, b2);
+            snprintf(l2, sizeof l2, "pruned %d%%: %s weights are 0, yet as big dense (%s B); sparse: %s B",
+                     f.prune_pct, cut, b1, b2);
+            snprintf(l3, sizeof l3, "pruned %d%%: dense %s B, bitmap-sparse %s B", f.prune_pct, b1, b2);
+        }
+        pick3(lines[n++], 256, w, l1, l2, l3);
+    }
+    if (f.split) {
+        int64_t k = format_outlier_count(f, t->rows, t->cols);
+        ui_fmt_count(b1, sizeof b1, (double)k);
+        ui_fmt_count(b2, sizeof b2, (double)k * FORMAT_OUTLIER_BYTES);
+        snprintf(l1, sizeof l1, "outliers: the %s largest weights (%g%%) kept in FP16 off the grid: +%s bytes", b1,
+                 f.outlier_bp / 100.0, b2);
+        snprintf(l2, sizeof l2, "outliers: %s kept in FP16, +%s B (6 each)", b1, b2);
+        pick(lines[n++], 256, w, l1, l2);
+    }
+    return n;
+}
+
 static void layers_draw(App *a, Rect r) {
     LayersView *v = &a->layers;
     int n = build_rows(a);
     if (v->sel >= n) v->sel = n - 1;
     if (v->sel < 0) v->sel = 0;
-    Cols c = layout(r.w);
+    Cols c = layout(r.w, plan_prunes(a->s));
     draw_header(r.y, r.x, &c);
-    int list_h = r.h - 4;
+    const Row *cur = n > 0 ? &rows[v->sel] : NULL;
+    char why[EXPLAIN_MAX][256];
+    int n_why = 0;
+    if (cur && cur->tensor >= 0 && plan_is_quantizable(&a->s->model->tensors[cur->tensor]) && r.h >= 12)
+        n_why = explain(a, cur->tensor, r.w - 2, why);
+    int info = n_why > 1 ? n_why : 1; /* rows between the total and the keys */
+    int list_h = r.h - 3 - info;
+    drawn_list_h = list_h;
     if (v->sel < v->scroll) v->scroll = v->sel;
     if (v->sel >= v->scroll + list_h) v->scroll = v->sel - list_h + 1;
     for (int k = 0; k < list_h && v->scroll + k < n; k++) {
@@ -198,13 +299,14 @@ static void layers_draw(App *a, Rect r) {
     Session *s = a->s;
     char b1[32], b2[32], b3[32];
     double plan = session_plan_bytes(s), f32 = plan_bytes_f32(s->model);
-    int y = r.y + r.h - 3;
+    int y = r.y + r.h - 2 - info;
     draw_fill(y, r.x, r.w, ROLE_NORMAL, ' ');
     draw_textf(y, r.x + 1, r.w - 2, ROLE_BAR_PLAN, "plan total %s bytes (%s), %.2f bits/weight; FP32 %s bytes",
                ui_fmt_count(b1, sizeof b1, ceil(plan)), ui_fmt_bytes(b2, sizeof b2, plan), session_plan_bits(s),
                ui_fmt_count(b3, sizeof b3, f32));
-    const Row *cur = n > 0 ? &rows[v->sel] : NULL;
-    if (cur && cur->tensor >= 0) {
+    if (n_why > 0) {
+        for (int k = 0; k < n_why; k++) draw_text(y + 1 + k, r.x + 1, r.w - 2, ROLE_DIM, why[k]);
+    } else if (cur && cur->tensor >= 0) {
         const ModelTensor *t = &s->model->tensors[cur->tensor];
         if (!plan_is_quantizable(t))
             draw_text(y + 1, r.x + 1, r.w - 2, ROLE_DIM, "norm vectors stay FP32, as llama.cpp keeps them: they are tiny and sensitive");
@@ -216,8 +318,8 @@ static void layers_draw(App *a, Rect r) {
             draw_textf(y + 1, r.x + 1, r.w - 2, ROLE_DIM, "%s: %lld weights  (row %d of %d; * = not as in the file)",
                        t->name, (long long)t->n_elements, v->sel + 1, n);
     }
-    draw_text(y + 2, r.x + 1, r.w - 2, ROLE_DIM,
-              "Space/- fewer bits  + more  f formats  b block  a all  u undo  p presets");
+    draw_text(y + 1 + info, r.x + 1, r.w - 2, ROLE_DIM,
+              "Space/- fewer bits  + more  f format  F all  b block  a all  x outlier  u undo");
 }
 
 static int current_target(App *a, bool *is_block) {
@@ -312,6 +414,12 @@ static int layers_action(App *a, Action act, int ch) {
             app_format_menu(a, target);
         }
         return UI_REDRAW | UI_HANDLED;
+    case ACT_FORMAT_ALL: app_format_menu(a, INT32_MIN); return UI_REDRAW | UI_HANDLED;
+    case ACT_INJECT:
+        target = current_target(a, &block);
+        if (target < 0 || block) app_set_status(a, false, "select a matrix first: x multiplies its largest weight");
+        else app_inject_largest(a, target);
+        return UI_REDRAW | UI_HANDLED;
     case ACT_APPLY_BLOCK:
     case ACT_APPLY_ALL: {
         target = current_target(a, &block);
@@ -338,7 +446,7 @@ static int layers_action(App *a, Action act, int ch) {
 static int layers_click(App *a, Rect r, int y, int x, bool double_click) {
     (void)x;
     (void)r;
-    if (y < 1 || y >= r.h - 3) return UI_NONE;
+    if (y < 1 || y > drawn_list_h) return UI_NONE;
     int n = build_rows(a);
     int k = a->layers.scroll + y - 1;
     if (k >= n) return UI_NONE;

@@ -27,9 +27,10 @@
 #include "lesson/wrap.h"
 #include "tui/ui.h"
 
-enum { TEXT_MAX = 12288, MAX_WRAP = 400, COMPARE_TOKENS = 60, MEASURE_KINDS = 4 };
+enum { TEXT_MAX = 12288, MAX_WRAP = 400, COMPARE_TOKENS = 60, MEASURE_KINDS = 6 };
 
-static const char *const MEASURE_NAMES[MEASURE_KINDS] = {"quality", "speed", "compare", "sensitivity"};
+static const char *const MEASURE_NAMES[MEASURE_KINDS] = {"quality", "speed", "compare", "sensitivity", "calibration",
+                                                         "methods"};
 
 struct LessonsUi {
     bool loaded;
@@ -444,7 +445,7 @@ static void draw_step(App *a, Rect r, bool present) {
     step_body(a, st, y, x, w, h, u->step_scroll, present, &fb_start);
     bool more = total - u->step_scroll > h;
     /* a measurement the step waits for: its progress, where the learner looks */
-    static const SessionJobKind jobs[] = {JOB_QUALITY, JOB_SPEED, JOB_COMPARE, JOB_SENS};
+    static const SessionJobKind jobs[] = {JOB_CALIB, JOB_QUALITY, JOB_METHODS, JOB_SPEED, JOB_COMPARE, JOB_SENS};
     for (size_t k = 0; k < sizeof jobs / sizeof jobs[0]; k++) {
         double prog;
         char label[64];

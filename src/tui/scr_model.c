@@ -72,7 +72,8 @@ static void draw_speed(App *a, int y, int x, int w) {
         return;
     }
     if (!s->speed.valid) {
-        draw_text(y + 1, x, w, ROLE_DIM, "not measured yet: press m");
+        draw_text(y + 1, x, w, ROLE_DIM,
+                  session_job_waiting(s, JOB_SPEED) ? "waiting for GPTQ's calibration..." : "not measured yet: press m");
         return;
     }
     bool stale = s->speed.plan_hash != h;
@@ -99,7 +100,8 @@ static void draw_quality(App *a, int y, int x, int w) {
         return;
     }
     if (!s->quality.valid) {
-        draw_text(y + 1, x, w, ROLE_DIM, "not measured yet: press e");
+        draw_text(y + 1, x, w, ROLE_DIM,
+                  session_job_waiting(s, JOB_QUALITY) ? "waiting for GPTQ's calibration..." : "not measured yet: press e");
         return;
     }
     const QualityResult *q = &s->quality.r;

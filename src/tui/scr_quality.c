@@ -1,7 +1,8 @@
 /* scr_quality.c — the Quality screen: how far the plan's predictions drift from
- * FP32's (perplexity, KL divergence, top-1 agreement), which tensors a format
- * hurts most (the sensitivity scan, as bars), and where every plan measured in
- * this session lies between size and damage (the frontier, as a text scatter).
+ * FP32's (perplexity, KL divergence, top-1 agreement), the plan by
+ * round-to-nearest and by GPTQ side by side (G), which tensors a format hurts
+ * most (the sensitivity scan, as bars), and where every plan measured in this
+ * session lies between size and damage (the frontier, as a text scatter).
  *
  * The measurements run on the session's worker (session_request_quality,
  * session_request_sensitivity); results live in the Session (quality, sens,
@@ -82,8 +83,10 @@ static void draw_figures(App *a, Rect r) {
         return;
     }
     if (!q->valid) {
-        draw_text(y + 1, x, w, ROLE_DIM, running ? "measuring: both models predict every next token of the text..."
-                                                 : "not measured yet: e measures (both models predict a text)");
+        draw_text(y + 1, x, w, ROLE_DIM,
+                  running                              ? "measuring: both models predict every next token of the text..."
+                  : session_job_waiting(s, JOB_QUALITY) ? "waiting for the calibration GPTQ needs (Esc stops)..."
+                                                       : "not measured yet: e measures (both models predict a text)");
         return;
     }
     const QualityResult *res = &q->r;
@@ -101,6 +104,74 @@ static void draw_figures(App *a, Rect r) {
         draw_text(y + 4, x, w, ROLE_WARN,
                   running ? "(these figures are for an earlier plan; this one is being measured)"
                           : "(these figures are for an earlier plan: e measures this one)");
+}
+
+/* ------------------------------------------------------ RTN vs GPTQ */
+
+/* Rows the comparison takes (0 when it was never asked for). */
+static int methods_rows(const Session *s) {
+    double prog;
+    const MethodState *m = &s->methods;
+    if (m->valid) return 4;
+    if (session_job_progress((Session *)s, JOB_METHODS, &prog, NULL, 0) || s->methods_after_calib) return 2;
+    return m->error[0] ? 1 : 0;
+}
+
+/* One row of the table: weight RMSE, output error, KL, top-1, perplexity; the
+ * better of the two in each column in the "good" role. */
+static void method_row(int y, int x, int w, const char *name, double rmse, double oerr, const QualityResult *q,
+                       const double other[4], ThemeRole role) {
+    int c = draw_textf(y, x, w, role, "%-17s", name);
+    const double mine[4] = {rmse, oerr, q->kl_mean, -q->top1_agree};
+    char cell[4][24];
+    snprintf(cell[0], sizeof cell[0], "%12.4g", rmse);
+    snprintf(cell[1], sizeof cell[1], "%11.2f%%", 100 * oerr);
+    snprintf(cell[2], sizeof cell[2], "%10.4f", q->kl_mean);
+    snprintf(cell[3], sizeof cell[3], "%8.1f%%", 100 * q->top1_agree);
+    for (int k = 0; k < 4; k++)
+        c += draw_textf(y, x + c, w - c, role == ROLE_DIM ? role : mine[k] < other[k] ? ROLE_GOOD : ROLE_NORMAL, "%s",
+                        cell[k]);
+    draw_textf(y, x + c, w - c, role, "%9.3f", q->ppl_plan);
+}
+
+static void draw_methods(App *a, Rect r, int y) {
+    Session *s = a->s;
+    const MethodState *m = &s->methods;
+    int x = r.x + 1, w = r.w - 2;
+    double prog;
+    char label[64];
+    bool running = session_job_progress(s, JOB_METHODS, &prog, label, sizeof label);
+    bool stale = m->valid && m->plan_hash != session_plan_hash(&s->plan);
+    const char *title = "Round to nearest vs GPTQ: calibrated on calib.txt, measured on eval.txt";
+    if (!m->valid && !running && !s->methods_after_calib) {
+        draw_textf(y, x, w, ROLE_BAD, "RTN vs GPTQ: %s", m->error);
+        return;
+    }
+    if (running || s->methods_after_calib) {
+        int bar = w >= 100 ? 40 : 30;
+        draw_text(y, x, w - bar - 1, ROLE_TITLE, w - bar - 1 >= (int)strlen(title) ? title : "Round to nearest vs GPTQ");
+        if (running) draw_progress(y, x + w - bar, bar, prog, label);
+        else if (session_job_progress(s, JOB_CALIB, &prog, label, sizeof label))
+            draw_progress(y, x + w - bar, bar, prog, label);
+        if (!m->valid) {
+            draw_text(y + 1, x, w, ROLE_DIM,
+                      running ? "quantizing both ways, then both predict every next token of eval.txt..."
+                              : "calibrating first: the FP32 model reads calib.txt (Esc stops)...");
+            return;
+        }
+    } else {
+        char t[160];
+        snprintf(t, sizeof t, "%s%s", title, stale ? " (an earlier plan: G again)" : "");
+        draw_text(y, x, w, ROLE_TITLE, t);
+    }
+    ThemeRole role = stale ? ROLE_DIM : ROLE_NORMAL;
+    char head[160];
+    snprintf(head, sizeof head, "%-17s%12s%12s%10s%9s%9s", "", "weight RMSE", "output err", "KL mean", "top-1", "PPL");
+    draw_text(y + 1, x, w, ROLE_DIM, head);
+    const double rtn[4] = {m->rmse_rtn, m->oerr_rtn, m->rtn.kl_mean, -m->rtn.top1_agree};
+    const double gptq[4] = {m->rmse_gptq, m->oerr_gptq, m->gptq.kl_mean, -m->gptq.top1_agree};
+    method_row(y + 2, x, w, "round to nearest", m->rmse_rtn, m->oerr_rtn, &m->rtn, gptq, role);
+    method_row(y + 3, x, w, "GPTQ", m->rmse_gptq, m->oerr_gptq, &m->gptq, rtn, role);
 }
 
 /* --------------------------------------------------------- sensitivity */
@@ -175,9 +246,22 @@ static void draw_sensitivity(App *a, int y, int x, int w, int h) {
 
 /* ------------------------------------------------------------ frontier */
 
-/* A point's label in the scatter: "all INT4" -> "INT4"; plans without a name
- * get their place in the order measured. */
+/* A point's label in the scatter: "all INT4" -> "INT4"; the twins G measures
+ * ("all INT4, GPTQ") say their method first, so it survives a cut label
+ * ("GPTQ INT4"); plans without a name get their place in the order measured. */
 static void point_label(const FrontierPoint *f, int i, char *out, size_t size) {
+    size_t n = strlen(f->label);
+    const char *method = n > 6 && strcmp(f->label + n - 6, ", GPTQ") == 0 ? "GPTQ"
+                         : n > 5 && strcmp(f->label + n - 5, ", RTN") == 0 ? "RTN"
+                                                                           : NULL;
+    if (method) {
+        const char *base = strncmp(f->label, "all ", 4) == 0 ? f->label + 4 : f->label;
+        int len = (int)(f->label + n - base) - (method[0] == 'G' ? 6 : 5);
+        if (len > 5 && strncmp(base + len - 5, ".plan", 5) == 0) len -= 5; /* "int4.plan" -> "int4" */
+        if (strncmp(base, "edited,", 7) == 0 || strncmp(base, "plan,", 5) == 0) snprintf(out, size, "%s #%d", method, i + 1);
+        else snprintf(out, size, "%s %.*s", method, len < 20 ? len : 20, base);
+        return;
+    }
     if (strncmp(f->label, "all ", 4) == 0) snprintf(out, size, "%.20s", f->label + 4);
     else if (strcmp(f->label, "edited") == 0 || strcmp(f->label, "plan") == 0) snprintf(out, size, "#%d", i + 1);
     else snprintf(out, size, "%.24s", f->label);
@@ -279,13 +363,22 @@ static void draw_frontier(App *a, int y, int x, int w, int h) {
 static void quality_draw(App *a, Rect r) {
     quality_init(a);
     draw_figures(a, r);
-    int top = r.y + 5, h = r.h - 6;
+    int mrows = methods_rows(a->s);
+    if (r.h - 5 - mrows < 9) mrows = mrows > 1 ? 1 : mrows; /* keep room for the bars and the frontier */
+    if (mrows == 1 && a->s->methods.valid) {
+        const MethodState *m = &a->s->methods;
+        draw_textf(r.y + 5, r.x + 1, r.w - 2, ROLE_NORMAL, "KL: round to nearest %.4f, GPTQ %.4f (calib.txt / eval.txt)",
+                   m->rtn.kl_mean, m->gptq.kl_mean);
+    } else if (mrows > 0) {
+        draw_methods(a, r, r.y + 5);
+    }
+    int top = r.y + 5 + mrows, h = r.h - 6 - mrows;
     int half = r.w / 2;
     draw_sensitivity(a, top, r.x + 1, half - 2, h);
     for (int y = top; y < top + h; y++) draw_text(y, r.x + half - 1, 1, ROLE_DIM, glyphs()->vline);
     draw_frontier(a, top, r.x + half + 1, r.w - half - 2, h);
     draw_text(r.y + r.h - 1, r.x + 1, r.w - 2, ROLE_DIM,
-              "e measure  n scan  t scan format  b tensors/blocks  Up/Down scroll  P save PNG");
+              "e measure  G RTN vs GPTQ  n scan  t format  b tensors/blocks  P save PNG");
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -333,6 +426,13 @@ static int quality_action(App *a, Action act, int ch) {
     case ACT_SPEED:
         a->speed_hash = session_plan_hash(&s->plan);
         session_request_speed(s, SPEED_TOKENS);
+        return UI_REDRAW | UI_HANDLED;
+    case ACT_METHODS:
+        session_request_method_compare(s);
+        if (s->methods.error[0]) app_set_status(a, true, "%s", s->methods.error);
+        else if (s->methods_after_calib)
+            app_set_status(a, false, "GPTQ needs a calibration: the FP32 model reads calib.txt first (Esc stops)");
+        else app_set_status(a, false, "RTN vs GPTQ: quantizing both ways, then measuring both on eval.txt");
         return UI_REDRAW | UI_HANDLED;
     case ACT_UP: v->scroll--; return UI_REDRAW | UI_HANDLED;
     case ACT_DOWN: v->scroll++; return UI_REDRAW | UI_HANDLED;

@@ -132,6 +132,7 @@ struct App {
     unsigned seen_generation; /* session generation last drawn */
     double speed_requested_for; /* plan hash as double is not needed: see speed_hash */
     uint64_t speed_hash;
+    uint64_t calib_declined;  /* plan hash whose calibration the learner stopped (Esc): not restarted */
 };
 
 /* ---- app.c ---- */
@@ -145,8 +146,15 @@ void app_menu(App *a, const char *title, const char *const *items, int n, int se
 void app_confirm(App *a, const char *question, PopupChoose choose, int tag);
 void app_input(App *a, const char *title, const char *initial, PopupChoose choose, int tag);
 void app_message(App *a, const char *title, const char *text);
-/* The format menu for a tensor (index) or a block (-1 - layer). */
+/* The format menu for a tensor (index), a block (-1 - layer) or every matrix
+ * (INT32_MIN): formats, teaching formats, GPTQ, outlier split, pruning. */
 void app_format_menu(App *a, int target);
+/* Starts a calibration for GPTQ (says so on the status line). */
+void app_calibrate(App *a);
+/* Asks by how much to multiply weight (row, col) of tensor, then injects it;
+ * app_inject_largest picks the tensor's largest |w|. */
+void app_inject_menu(App *a, int tensor, int64_t row, int64_t col);
+void app_inject_largest(App *a, int tensor);
 
 /* ---- scr_lessons.c: the open lesson, shown beside every screen ---- */
 /* Loads the lessons and the progress (once); with opt.lesson, opens it. */

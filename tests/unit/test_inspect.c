@@ -362,6 +362,39 @@ static void test_inspect_codes_follow_the_rule(void **state) {
     }
 }
 
+/* ------------------------------------------------------ outlier split --- */
+
+/* The ramp -16..15 with value 5 (-11) replaced by 100, at +out4%: floor(4 x 32 /
+ * 100) = 1 weight is kept, the largest, 100 (exact in FP16). The dense part holds
+ * 0 there; its signed max is then -16, so d = 2 as in the ramp above and the code
+ * at 5 is trunc(0 x 0.5 + 8.5) = 8, decoding to 0; the forward pass adds the 100.
+ * Value 4 (-12) keeps code trunc(-6 + 8.5) = 2, decoding to (2 - 8) x 2 = -12.
+ * The same in a teaching format: its decoded values already come from dequant. */
+static void test_inspect_outlier_split_adds_the_fp16_value(void **state) {
+    Fixture *fx = *state;
+    float v[32];
+    for (int j = 0; j < 32; j++) v[j] = (float)(j - 16);
+    v[5] = 100.0f;
+    Format f;
+    Error err;
+    assert_int_equal(format_parse("q4_0+out4%", &f, &err), ST_OK);
+    quantize(fx, 1, 32, v, 32, f);
+    assert_int_equal(fx->q.n_outliers, 1);
+    inspect(fx, 0);
+    assert_exact(fx->b.scale, 2.0);
+    assert_int_equal(fx->b.codes[5], 8);
+    assert_exact(fx->b.decoded[5], 100.0);
+    assert_int_equal(fx->b.codes[4], 2);
+    assert_exact(fx->b.decoded[4], -12.0);
+    qtensor_free(&fx->q);
+    free(fx->w);
+    assert_int_equal(format_parse("int4-b32+out4%", &f, &err), ST_OK);
+    quantize(fx, 1, 32, v, 32, f);
+    inspect(fx, 0);
+    assert_int_equal(fx->b.codes[5], 0);
+    assert_exact(fx->b.decoded[5], 100.0);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_inspect_q4_0_block_by_hand, setup, teardown),
@@ -373,6 +406,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_inspect_per_tensor_levels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inspect_f16_bits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inspect_codes_follow_the_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inspect_outlier_split_adds_the_fp16_value, setup, teardown),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     return cmocka_run_group_tests(tests, NULL, NULL);

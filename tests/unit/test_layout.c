@@ -338,6 +338,39 @@ static void test_layout_scatter_refuses_tiny_grids(void **state) {
     for (int y = 0; y < 3; y++) assert_string_equal(row(fx, y), "        ");
 }
 
+/* ---------------------------------------------------- format_short --- */
+
+static const char *short_of(const char *name, int width) {
+    static char buf[128];
+    Format f;
+    Error err;
+    assert_int_equal(format_parse(name, &f, &err), ST_OK);
+    return layout_format_short(f, width, buf, sizeof buf);
+}
+
+/* Plain labels that fit stay as they are; modifiers always take the plan's
+ * spelling after a short base; what still does not fit is cut with '~'. */
+static void test_layout_format_short_keeps_modifiers_in_sight(void **state) {
+    (void)state;
+    assert_string_equal(short_of("q4_0", 16), "INT4 (Q4_0)");
+    assert_string_equal(short_of("f32", 16), "FP32");
+    assert_string_equal(short_of("q4_0+gptq", 16), "INT4+gptq");
+    assert_string_equal(short_of("q4_0+gptq", 40), "INT4+gptq");
+    assert_string_equal(short_of("int4-b32-sym", 40), "INT4 per block of 32, sym");
+    assert_string_equal(short_of("q8_0+2:4", 16), "INT8+2:4");
+    assert_string_equal(short_of("f32+prune50", 16), "FP32+prune50");
+    assert_string_equal(short_of("q4_0+out0.5%", 16), "INT4+out0.5%");
+    assert_string_equal(short_of("q4_1+prune20", 16), "Q4_1+prune20");
+    assert_string_equal(short_of("int4-b32-sym", 16), "INT4 b32");
+    assert_string_equal(short_of("int3-row-asym", 16), "INT3 row asym");
+    assert_string_equal(short_of("int4-tensor+gptq", 16), "INT4 tensor+gptq");
+    /* the order of the modifiers is format_name's: method, pruning, outliers */
+    assert_string_equal(short_of("q4_0+out1%+prune50+gptq", 30), "INT4+gptq+prune50+out1%");
+    assert_string_equal(short_of("q4_0+out1%+prune50+gptq", 16), "INT4+gptq+prune~");
+    assert_int_equal(strlen(short_of("int2-b128-asym+gptq+2:4+out0.25%", 16)), 16);
+    assert_string_equal(short_of("q4_0", 3), "IN~");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_layout_story_wraps_at_spaces, setup, teardown),
@@ -348,6 +381,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_layout_story_refuses_no_width, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout_story_skips_empty_pieces, setup, teardown),
         cmocka_unit_test(test_layout_agreement_counts_new_tokens),
+        cmocka_unit_test(test_layout_format_short_keeps_modifiers_in_sight),
         cmocka_unit_test_setup_teardown(test_layout_scatter_places_points_frontier_and_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout_scatter_labels_only_where_they_fit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layout_scatter_refuses_tiny_grids, setup, teardown),

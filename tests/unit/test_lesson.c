@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,6 +525,111 @@ static void test_lesson_checks_hold_and_perform(void **state) {
 
     /* every check in the table parses from its own usage line's name */
     for (int i = 0; i < lesson_check_count(); i++) assert_non_null(lesson_check_info(i).help);
+}
+
+/* Outliers, GPTQ and pruning: the checks and figures the issue-5 lessons use.
+ * The largest |w| of blk.0.ffn_down is found here by a plain scan of the
+ * model's floats; the sparse size is worked by hand below. */
+static void test_lesson_beyond_rounding_checks_and_figures(void **state) {
+    (void)state;
+    char out[512];
+    LessonAct act;
+    int down = tensor("blk.0.ffn_down.weight");
+    const ModelTensor *t = &sess->model->tensors[down];
+    float *orig = malloc((size_t)t->n_elements * sizeof *orig);
+    assert_non_null(orig);
+    memcpy(orig, t->f32, (size_t)t->n_elements * sizeof *orig);
+    int64_t big = 0;
+    for (int64_t k = 1; k < t->n_elements; k++)
+        if (fabsf(orig[k]) > fabsf(orig[big])) big = k;
+
+    double zeroed_before, zeroed_after, v;
+    assert_int_equal(lesson_figure(sess, "zeroed blk.0.ffn_down int4-tensor", out, sizeof out, &zeroed_before, NULL),
+                     FIGURE_OK);
+    assert_int_equal(lesson_figure(sess, "outlier.tensor", out, sizeof out, NULL, NULL), FIGURE_NOT_MEASURED);
+
+    /* outlier-injected: performing it multiplies the largest weight by 10 */
+    LessonCheck inj = check("outlier-injected blk.0.ffn_down");
+    LessonCheck other = check("outlier-injected blk.0.attn_q");
+    LessonCheck restored = check("restored");
+    assert_false(lesson_check_holds(sess, &inj));
+    assert_true(lesson_check_holds(sess, &restored));
+    lesson_act_clear(&act);
+    lesson_check_perform(sess, &inj, &act);
+    assert_true(lesson_check_holds(sess, &inj));
+    assert_false(lesson_check_holds(sess, &other));
+    assert_false(lesson_check_holds(sess, &restored));
+    assert_int_equal(act.tensor, down);
+    assert_non_null(strstr(act.note, "10 times bigger"));
+    assert_true(t->f32[big] == orig[big] * 10.0f);
+    render("{outlier.tensor}", out, sizeof out);
+    assert_string_equal(out, "blk.0.ffn_down");
+    double before, after;
+    assert_int_equal(lesson_figure(sess, "outlier.before", out, sizeof out, &before, NULL), FIGURE_OK);
+    assert_int_equal(lesson_figure(sess, "outlier.after", out, sizeof out, &after, NULL), FIGURE_OK);
+    assert_true(fabs(before - orig[big]) <= 1e-3 * fabs(orig[big])); /* 4 significant digits */
+    assert_true(fabs(after - 10.0 * orig[big]) <= 1e-3 * fabs(10.0 * orig[big]));
+    assert_int_equal(lesson_figure(sess, "outlier.std", out, sizeof out, &v, NULL), FIGURE_OK);
+    assert_true(v > 10); /* one weight ten times the largest: far out */
+    /* one scale for the tensor: almost everything rounds to 0 now */
+    assert_int_equal(lesson_figure(sess, "zeroed blk.0.ffn_down int4-tensor", out, sizeof out, &zeroed_after, NULL),
+                     FIGURE_OK);
+    assert_true(zeroed_after > 90.0 && zeroed_after > zeroed_before);
+
+    /* restored: performing it puts every weight back, bit for bit */
+    lesson_act_clear(&act);
+    lesson_check_perform(sess, &restored, &act);
+    assert_true(lesson_check_holds(sess, &restored));
+    assert_false(lesson_check_holds(sess, &inj));
+    assert_memory_equal(t->f32, orig, (size_t)t->n_elements * sizeof *orig);
+    assert_int_equal(lesson_figure(sess, "zeroed blk.0.ffn_down int4-tensor", out, sizeof out, &v, NULL), FIGURE_OK);
+    assert_true(v == zeroed_before);
+    free(orig);
+
+    /* a check on a +gptq format waits for the calibration */
+    LessonCheck g = check("lower-error blk.0.ffn_down q4_0+gptq q4_0");
+    LessonCheck plain = check("lower-error blk.0.ffn_down int4-b32 int4-tensor");
+    assert_string_equal(lesson_check_needs(&g), "calibration");
+    assert_null(lesson_check_needs(&plain));
+    assert_false(lesson_measured(sess, "calibration"));
+    assert_false(lesson_check_decidable(sess, &g));
+    assert_int_equal(lesson_figure(sess, "rmse blk.0.ffn_down q4_0+gptq", out, sizeof out, NULL, NULL),
+                     FIGURE_NOT_MEASURED);
+    LessonCheck all = check("format all q4_0+gptq");
+    assert_false(lesson_check_holds(sess, &all));
+    LessonCheck m = check("measured methods");
+    assert_false(lesson_check_holds(sess, &m));
+
+    /* RTN vs GPTQ figures: for the plan they were measured for, and only then */
+    assert_int_equal(lesson_figure(sess, "methods.kl_gptq", out, sizeof out, NULL, NULL), FIGURE_NOT_MEASURED);
+    sess->methods.valid = true;
+    sess->methods.plan_hash = session_plan_hash(&sess->plan);
+    sess->methods.rtn.kl_mean = 0.12744;
+    sess->methods.gptq.kl_mean = 0.08266;
+    sess->methods.rtn.top1_agree = 0.8207;
+    sess->methods.gptq.top1_agree = 0.8563;
+    sess->methods.rmse_rtn = 0.016254;
+    sess->methods.rmse_gptq = 0.018131;
+    assert_true(lesson_check_holds(sess, &m));
+    render("{methods.kl_rtn} {methods.kl_gptq} {methods.top1_rtn} {methods.top1_gptq} {methods.rmse_rtn} "
+           "{methods.rmse_gptq}", out, sizeof out);
+    assert_string_equal(out, "0.1274 0.0827 82.1% 85.6% 0.0163 0.0181");
+    assert_true(session_set_format_all(sess, FORMAT_INT8));
+    assert_false(lesson_check_holds(sess, &m));
+    assert_int_equal(lesson_figure(sess, "methods.kl_rtn", out, sizeof out, NULL, NULL), FIGURE_NOT_MEASURED);
+    memset(&sess->methods, 0, sizeof sess->methods);
+
+    /* pruning: zeros are stored densely; a 2:4 sparse encoding of blk.0.ffn_down
+     * (64 rows of 172) keeps 2 of every 4: 64 x 86 = 5,504 values at Q4_0's bits
+     * per weight on rows of 172 (6 blocks x 18 bytes = 864 bits a row, so
+     * 5,504 / 172 = 32 rows' worth: 27,648 bits) plus 2 index bits each (11,008):
+     * 38,656 bits = 4,832 bytes, against 64 x 6 x 18 = 6,912 dense. */
+    assert_int_equal(lesson_figure(sess, "sparse blk.0.ffn_down q4_0+2:4", out, sizeof out, &v, NULL), FIGURE_OK);
+    assert_true(v == 4832.0);
+    assert_int_equal(lesson_figure(sess, "bytes blk.0.ffn_down q4_0+2:4", out, sizeof out, &v, NULL), FIGURE_OK);
+    assert_true(v == 6912.0);
+    assert_int_equal(lesson_figure(sess, "zeroed blk.0.ffn_down f32+prune50", out, sizeof out, &v, NULL), FIGURE_OK);
+    assert_true(v == 50.0); /* 5,504 of 11,008 */
 }
 
 /* ------------------------------------------------------------- the run */
@@ -1168,6 +1274,7 @@ int main(void) {
         cmocka_unit_test_setup(test_lesson_check_model_and_builds_on, fresh),
         cmocka_unit_test_setup(test_lesson_figures_live_and_not_measured, fresh),
         cmocka_unit_test_setup(test_lesson_checks_hold_and_perform, fresh),
+        cmocka_unit_test_setup(test_lesson_beyond_rounding_checks_and_figures, fresh),
         cmocka_unit_test_setup(test_lesson_run_every_step_type, fresh),
         cmocka_unit_test_setup(test_lesson_run_right_first_time_and_quiz_gives_up, fresh),
         cmocka_unit_test_setup(test_lesson_hints_after_time_or_moves, fresh),

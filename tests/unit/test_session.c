@@ -83,13 +83,24 @@ static void test_session_calibrate_then_compare_methods(void **state) {
     assert_true(session_needs_calibration(s));
     TensorStatsEntry e;
     const int wq = m->layers[0].attn_q;
-    assert_false(session_tensor_stats(s, wq, &e));
-    assert_non_null(strstr(s->message, "calibrate first"));
+    assert_false(session_tensor_stats(s, wq, &e)); /* waits for the calibration, quietly */
+    assert_string_equal(s->message, "");
+    /* asked for before there is a calibration: one starts, and both wait for it */
     session_request_method_compare(s);
-    assert_non_null(strstr(s->methods.error, "calibrate first"));
-
-    session_calibrate(s);
+    assert_true(s->methods_after_calib);
+    assert_true(session_job_waiting(s, JOB_METHODS));
+    session_request_quality(s);
+    assert_true(session_job_waiting(s, JOB_QUALITY));
+    double p;
+    assert_true(session_job_progress(s, JOB_CALIB, &p, NULL, 0));
+    assert_false(session_job_progress(s, JOB_QUALITY, &p, NULL, 0));
     wait_job(JOB_CALIB);
+    assert_false(session_job_waiting(s, JOB_QUALITY));
+    assert_false(s->methods_after_calib);
+    wait_job(JOB_QUALITY);
+    wait_job(JOB_METHODS);
+    assert_true(s->quality.valid);
+    assert_true(s->quality.plan_hash == session_plan_hash(&s->plan));
     assert_true(s->calib.valid);
     assert_false(s->calib.stale);
     assert_true(s->calib.all_matrices);
@@ -110,9 +121,7 @@ static void test_session_calibrate_then_compare_methods(void **state) {
     assert_true(format_equal(twin.fmt[wq], FORMAT_INT4));
     plan_free(&twin);
 
-    session_request_method_compare(s);
-    wait_job(JOB_METHODS);
-    const MethodState *ms = &s->methods;
+    const MethodState *ms = &s->methods; /* the comparison asked for before the calibration */
     if (!ms->valid) fail_msg("methods: %s", ms->error);
     assert_int_equal(ms->n_changed, 2 + 5 * 7);
     print_message("RTN KL %.4f top-1 %.3f, GPTQ KL %.4f top-1 %.3f; output error %.4f vs %.4f, weight RMSE %.5f vs %.5f\n",
@@ -170,10 +179,51 @@ static void test_session_inject_and_restore(void **state) {
     free(saved);
 }
 
+/* A measurement waiting for a calibration ends when the calibration is
+ * stopped or cannot be taken, and when the plan changes. */
+static void test_session_waiting_measurements_end_with_the_calibration(void **state) {
+    (void)state;
+    Error err;
+    double p;
+    /* the same file again: a session without a calibration */
+    assert_int_equal(session_switch_model(s, proc_data_path("assets/stories260K.gguf"), NULL, &err), ST_OK);
+    assert_true(session_set_format_all(s, parse("q8_0+gptq")));
+    session_request_quality(s);
+    assert_true(session_job_waiting(s, JOB_QUALITY));
+    assert_true(session_job_progress(s, JOB_CALIB, &p, NULL, 0));
+    session_cancel_jobs(s); /* Esc */
+    assert_false(session_job_waiting(s, JOB_QUALITY));
+    wait_job(JOB_CALIB);
+    assert_false(s->quality.valid);
+    assert_string_equal(s->quality.error, "");
+
+    /* a plan change drops it, as it cancels a running measurement */
+    session_request_quality(s);
+    assert_true(session_job_waiting(s, JOB_QUALITY));
+    assert_true(session_set_format_all(s, parse("q4_0+gptq")));
+    assert_false(session_job_waiting(s, JOB_QUALITY));
+    session_cancel_jobs(s);
+    wait_job(JOB_CALIB);
+
+    /* no calibration text: the measurement says why at once */
+    char saved[sizeof s->calib_path];
+    memcpy(saved, s->calib_path, sizeof saved);
+    s->calib_path[0] = '\0';
+    session_request_quality(s);
+    assert_false(session_job_waiting(s, JOB_QUALITY));
+    assert_non_null(strstr(s->quality.error, "GPTQ needs a calibration"));
+    session_request_method_compare(s);
+    assert_false(s->methods_after_calib);
+    assert_non_null(strstr(s->methods.error, "GPTQ needs a calibration"));
+    memcpy(s->calib_path, saved, sizeof saved);
+    s->calib.error[0] = '\0';
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_session_calibrate_then_compare_methods),
         cmocka_unit_test(test_session_inject_and_restore),
+        cmocka_unit_test(test_session_waiting_measurements_end_with_the_calibration),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
