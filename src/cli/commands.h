@@ -24,5 +24,7 @@ Status cmd_quantize(int argc, char **argv, Error *err);
 Status cmd_stats(int argc, char **argv, Error *err);
 Status cmd_plan(int argc, char **argv, Error *err);
 Status cmd_eval(int argc, char **argv, Error *err);
+Status cmd_synth(int argc, char **argv, Error *err);
+Status cmd_bench(int argc, char **argv, Error *err);
 
 #endif
