@@ -22,6 +22,7 @@ const Command COMMANDS[] = {
     {"stats", cmd_stats, "what a plan does to each tensor: sizes, errors, histograms"},
     {"plan", cmd_plan, "print or save a plan (presets, one type, or a plan file)"},
     {"eval", cmd_eval, "perplexity and KL divergence of a plan against FP32 on a text"},
+    {"bench", cmd_bench, "speed figures measured on this machine: decode, bandwidth, quantizing"},
     {"synth", cmd_synth, "write a synthetic llama model (random weights, trained-like spreads)"},
     {NULL, NULL, NULL},
 };
