@@ -126,13 +126,26 @@ static void rope(float *vec, const float *cs, int n_heads, int head_dim, int rop
  * results are bit-identical to its scalar loop. */
 enum { ATT_LANES = 16 };
 
-static void attention(const ModelConfig *p, RunState *s, int layer, int pos) {
+typedef struct AttnJob {
+    const ModelConfig *p;
+    RunState *s;
+    int layer, pos;
+} AttnJob;
+
+/* Heads [task * n_heads / n_tasks, ...): each reads the caches and writes only
+ * its own scores and its slice of xb, so heads run on any thread. */
+static void attention_heads(void *ctx, int task, int n_tasks) {
+    const AttnJob *j = ctx;
+    const ModelConfig *p = j->p;
+    RunState *s = j->s;
+    const int pos = j->pos;
     const int head_size = p->head_dim;
     const int kv_mul = p->n_heads / p->n_kv_heads; /* query heads per kv head */
     const size_t n_ctx = (size_t)s->n_ctx;
-    const size_t loff = (size_t)layer * n_ctx * p->kv_dim;
+    const size_t loff = (size_t)j->layer * n_ctx * p->kv_dim;
     const float scale = sqrtf((float)head_size);
-    for (int h = 0; h < p->n_heads; h++) {
+    const int h0 = p->n_heads * task / n_tasks, h1 = p->n_heads * (task + 1) / n_tasks;
+    for (int h = h0; h < h1; h++) {
         const float *q = s->q + h * head_size;
         const float *kt = s->key_cache + loff + (size_t)(h / kv_mul) * head_size * n_ctx; /* (head_size, n_ctx) */
         float *att = s->att + (size_t)h * n_ctx;
@@ -167,6 +180,19 @@ static void attention(const ModelConfig *p, RunState *s, int layer, int pos) {
     }
 }
 
+/* Below this many multiply-adds the heads stay on the calling thread. */
+enum { ATT_PARALLEL_MIN_WORK = 1 << 15 };
+
+static void attention(const ModelConfig *p, RunState *s, int layer, int pos) {
+    AttnJob job = {p, s, layer, pos};
+    const int64_t work = 2 * (int64_t)p->n_heads * (pos + 1) * p->head_dim;
+    const int threads = pool_threads(s->pool);
+    if (threads > 1 && work >= ATT_PARALLEL_MIN_WORK && p->n_heads > 1)
+        pool_run(s->pool, attention_heads, &job, p->n_heads < threads ? p->n_heads : threads);
+    else
+        attention_heads(&job, 0, 1);
+}
+
 float *model_forward(const Weights *w, RunState *s, int token, int pos) {
     const Model *m = w->model;
     const ModelConfig *p = &m->cfg;
@@ -184,9 +210,9 @@ float *model_forward(const Weights *w, RunState *s, int token, int pos) {
         float *v = s->value_cache + loff + (size_t)pos * p->kv_dim;
 
         ops_rmsnorm(s->xb, x, m->tensors[L->attn_norm].f32, dim, p->norm_eps);
-        matvec(s->pool, s->q, &w->mats[L->attn_q], s->xb, s->scratch);
-        matvec(s->pool, s->k, &w->mats[L->attn_k], s->xb, s->scratch);
-        matvec(s->pool, v, &w->mats[L->attn_v], s->xb, s->scratch);
+        float *const qkv_out[3] = {s->q, s->k, v};
+        const MatView *const qkv[3] = {&w->mats[L->attn_q], &w->mats[L->attn_k], &w->mats[L->attn_v]};
+        matvec_multi(s->pool, 3, qkv_out, qkv, s->xb, s->scratch);
         rope(s->q, s->rope_cs, p->n_heads, p->head_dim, p->rope_dim);
         rope(s->k, s->rope_cs, p->n_kv_heads, p->head_dim, p->rope_dim);
         /* k into the cache, transposed: key_cache[l][kv head][i][pos] */
@@ -199,8 +225,9 @@ float *model_forward(const Weights *w, RunState *s, int token, int pos) {
         for (int i = 0; i < dim; i++) x[i] += s->xb2[i];
 
         ops_rmsnorm(s->xb, x, m->tensors[L->ffn_norm].f32, dim, p->norm_eps);
-        matvec(s->pool, s->hb, &w->mats[L->ffn_gate], s->xb, s->scratch);
-        matvec(s->pool, s->hb2, &w->mats[L->ffn_up], s->xb, s->scratch);
+        float *const ffn_out[2] = {s->hb, s->hb2};
+        const MatView *const ffn[2] = {&w->mats[L->ffn_gate], &w->mats[L->ffn_up]};
+        matvec_multi(s->pool, 2, ffn_out, ffn, s->xb, s->scratch);
         for (int i = 0; i < hidden_dim; i++) { /* SwiGLU: silu(gate) * up */
             float val = s->hb[i];
             val *= (1.0f / (1.0f + expf(-val)));

@@ -284,6 +284,7 @@ static const KernelSet AVX2 = {
             [GGML_TYPE_Q4_1] = kx_dot_q4_1_avx2,
             [GGML_TYPE_Q5_1] = kx_dot_q5_1_avx2,
         },
+    .row_dot2 = {[GGML_TYPE_Q4_0] = kx_dot2_q4_0_avx2},
     .quantize = {[GGML_TYPE_Q8_0] = kx_quantize_q8_0, [GGML_TYPE_Q8_1] = kx_quantize_q8_1},
 };
 
@@ -300,6 +301,7 @@ static const KernelSet VNNI = {
             [GGML_TYPE_Q4_1] = kx_dot_q4_1_vnni,
             [GGML_TYPE_Q5_1] = kx_dot_q5_1_vnni,
         },
+    .row_dot2 = {[GGML_TYPE_Q4_0] = kx_dot2_q4_0_vnni},
     .quantize = {[GGML_TYPE_Q8_0] = kx_quantize_q8_0, [GGML_TYPE_Q8_1] = kx_quantize_q8_1},
 };
 
