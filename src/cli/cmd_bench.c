@@ -243,12 +243,6 @@ static double frac_of_bound(const Bench *b, const ThreadFigures *tf, int p, doub
     return bound > 0 ? tf->best[p] / bound : 0.0;
 }
 
-/* The stricter of the two bounds (the larger bandwidth) gives the smaller fraction. */
-static double frac_strict(const Bench *b, const ThreadFigures *tf, int p) {
-    const double f1 = frac_of_bound(b, tf, p, tf->bw), f2 = frac_of_bound(b, tf, p, tf->bw_same[p]);
-    return f1 < f2 ? f1 : f2;
-}
-
 static const char *pass(bool ok) {
     return ok ? "PASS" : "MISS";
 }
@@ -310,20 +304,22 @@ static void print_text(const Bench *b, const char *path) {
     for (int k = 0; k < b->n_counts; k++) {
         const ThreadFigures *tf = &b->t[k];
         const double r8 = tf->median[1] / tf->median[0], r4 = tf->median[2] / tf->median[0];
-        const double f8 = frac_strict(b, tf, 1), f4 = frac_strict(b, tf, 2);
         printf("  %d thread%s INT8 >= %.0fx FP32            %5.2fx   %s\n", tf->threads, tf->threads == 1 ? " " : "s",
                TARGET_INT8_SPEEDUP, r8, pass(r8 >= TARGET_INT8_SPEEDUP));
         printf("            INT4 >= %.0fx FP32            %5.2fx   %s\n", TARGET_INT4_SPEEDUP, r4,
                pass(r4 >= TARGET_INT4_SPEEDUP));
-        printf("            INT8 >= %.0f%% of its bound     %5.0f%%   %s\n", 100 * TARGET_BOUND_FRACTION, 100 * f8,
-               pass(f8 >= TARGET_BOUND_FRACTION));
-        printf("            INT4 >= %.0f%% of its bound     %5.0f%%   %s\n", 100 * TARGET_BOUND_FRACTION, 100 * f4,
-               pass(f4 >= TARGET_BOUND_FRACTION));
+        for (int p = 1; p < N_PLANS; p++) {
+            const double f = frac_of_bound(b, tf, p, tf->bw), fs = frac_of_bound(b, tf, p, tf->bw_same[p]);
+            printf("            %s >= %.0f%% of its bound     %5.0f%%   %s  (%.0f%% of the same-size bound)\n",
+                   PLAN_NAMES[p], 100 * TARGET_BOUND_FRACTION, 100 * f, pass(f >= TARGET_BOUND_FRACTION), 100 * fs);
+        }
         const double s100 = tf->stats_s * 1e8 / b->matrix_weights;
         printf("            stats of 100M weights <= %.1f s %5.2fs   %s\n", TARGET_STATS_SECONDS, s100,
                pass(s100 <= TARGET_STATS_SECONDS));
     }
-    printf("  (\"of its bound\": the stricter of the two bounds; PASS/MISS never sets the exit status)\n");
+    printf("  (\"its bound\": memory bandwidth / MB per token, as issue 3 defines it. Weights that fit in the\n"
+           "  last-level cache can be read faster than memory; the same-size bound measures that ceiling.\n"
+           "  PASS/MISS never sets the exit status.)\n");
 }
 
 static void print_load_end(const Bench *b) {
