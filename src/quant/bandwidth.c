@@ -83,20 +83,39 @@ static void bandwidth_task(void *ctx, int task, int n_tasks) {
     job->sums[task][0] = job->read(job->words, begin, end);
 }
 
-double bandwidth_measure(Pool *pool, size_t bytes, int repeats) {
-    if (bytes < 64) return 0.0;
-    if (repeats < 1) repeats = 1;
-    void *buf = NULL;
+struct BandwidthBuffer {
+    void *data;
+    size_t bytes;
+    BandwidthJob *job;
+};
+
+BandwidthBuffer *bandwidth_buffer_new(size_t bytes) {
+    if (bytes < 64) return NULL;
+    BandwidthBuffer *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->job = malloc(sizeof *b->job);
     /* 4 KB of slack: the prefetches run past the end (harmless, but kept inside
      * the allocation all the same) */
-    if (posix_memalign(&buf, 64, bytes + 4096) != 0) return 0.0;
-    memset(buf, 1, bytes + 4096); /* fault every page in before timing */
-
-    BandwidthJob *job = malloc(sizeof *job);
-    if (!job) {
-        free(buf);
-        return 0.0;
+    if (!b->job || posix_memalign(&b->data, 64, bytes + 4096) != 0) {
+        free(b->job);
+        free(b);
+        return NULL;
     }
+    memset(b->data, 1, bytes + 4096); /* fault every page in before timing */
+    b->bytes = bytes;
+    return b;
+}
+
+void bandwidth_buffer_delete(BandwidthBuffer *b) {
+    if (!b) return;
+    free(b->data);
+    free(b->job);
+    free(b);
+}
+
+double bandwidth_read(Pool *pool, BandwidthBuffer *b, size_t bytes, int repeats) {
+    if (!b || bytes < 64 || bytes > b->bytes) return 0.0;
+    if (repeats < 1) repeats = 1;
     ReadFn readers[4];
     int n_readers = 0;
     readers[n_readers++] = read_plain;
@@ -106,7 +125,8 @@ double bandwidth_measure(Pool *pool, size_t bytes, int repeats) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) readers[n_readers++] = read_avx2;
 #endif
-    job->words = buf;
+    BandwidthJob *job = b->job;
+    job->words = b->data;
     job->n_words = bytes / sizeof(uint64_t);
     int n_tasks = pool_threads(pool);
     if (n_tasks > BANDWIDTH_MAX_TASKS) n_tasks = BANDWIDTH_MAX_TASKS;
@@ -123,7 +143,12 @@ double bandwidth_measure(Pool *pool, size_t bytes, int repeats) {
             if (rate > best) best = rate;
         }
     }
-    free(job);
-    free(buf);
     return best;
+}
+
+double bandwidth_measure(Pool *pool, size_t bytes, int repeats) {
+    BandwidthBuffer *b = bandwidth_buffer_new(bytes);
+    const double rate = bandwidth_read(pool, b, bytes, repeats);
+    bandwidth_buffer_delete(b);
+    return rate;
 }

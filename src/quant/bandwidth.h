@@ -21,4 +21,15 @@
  * buffer cannot be allocated or bytes is 0. */
 double bandwidth_measure(Pool *pool, size_t bytes, int repeats);
 
+/* The same with a buffer kept between measurements, so they can be spread over
+ * a long run (a shared machine's bandwidth changes from second to second) and
+ * taken over working sets of several sizes without allocating each time.
+ * bandwidth_buffer_new allocates and touches `bytes` (at least 64) and returns
+ * NULL when it cannot; bandwidth_read measures as bandwidth_measure does over
+ * the buffer's first `bytes` bytes (64..its size; 0.0 otherwise). */
+typedef struct BandwidthBuffer BandwidthBuffer;
+BandwidthBuffer *bandwidth_buffer_new(size_t bytes);
+void bandwidth_buffer_delete(BandwidthBuffer *b);
+double bandwidth_read(Pool *pool, BandwidthBuffer *b, size_t bytes, int repeats);
+
 #endif

@@ -1047,6 +1047,17 @@ static void test_kernels_bandwidth_measures_something(void **state) {
     /* any machine this runs on reads faster than 100 MB/s and slower than 10 TB/s */
     assert_true(bw > 1e8 && bw < 1e13);
     assert_true(bandwidth_measure(NULL, 0, 1) == 0.0);
+    /* a kept buffer: any prefix of it, nothing past it */
+    BandwidthBuffer *b = bandwidth_buffer_new((size_t)8 << 20);
+    assert_non_null(b);
+    const double part = bandwidth_read(pool, b, (size_t)1 << 20, 2);
+    assert_true(part > 1e8 && part < 1e13);
+    assert_true(bandwidth_read(pool, b, ((size_t)8 << 20) + 64, 1) == 0.0);
+    assert_true(bandwidth_read(pool, b, 32, 1) == 0.0);
+    assert_true(bandwidth_read(pool, NULL, 1024, 1) == 0.0);
+    bandwidth_buffer_delete(b);
+    bandwidth_buffer_delete(NULL);
+    assert_null(bandwidth_buffer_new(16));
     pool_delete(pool);
 }
 
