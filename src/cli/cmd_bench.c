@@ -10,9 +10,9 @@
  *
  * Decode runs of the three plans are interleaved (FP32, INT8, INT4, FP32, ...)
  * so a change in the machine's load falls on all three alike; the median of the
- * runs is reported, and the best.
+ * runs is reported, and the best. A bandwidth pass precedes every round, so the
+ * bounds (the best passes) come from the same stretch of time as the runs.
  */
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
