@@ -165,6 +165,21 @@ $(FUZZ_REPLAY): tests/fuzz/replay.sh $(FUZZ_BIN)
 	sed 's|@FUZZ_BIN_DIR@|$(BUILD)/tests|; s|@FUZZ_TARGETS@|$(FUZZ_TARGETS)|' tests/fuzz/replay.sh > $@
 	chmod +x $@
 
+
+# The benchmark's synthetic model (stories110M's shape, seed 1), made once and
+# again only when the generator changes; and the explorer timing program.
+SYNTH_MODEL := $(BUILD)/bench/synth100M.gguf
+BENCH_TUI   := $(BUILD)/bench/bench_tui
+
+$(SYNTH_MODEL): src/model/synth.c src/model/synth.h | $(EXE)
+	@mkdir -p $(@D)
+	./$(EXE) synth -o $@ --seed 1 --force
+
+$(BENCH_TUI): $(BUILD)/tests/bench/bench_tui.o $(TERMLIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VTERM_LIBS) -lutil $(QL_LIBS)
+
+
 tests: $(EXE) $(UNIT_BIN) $(E2E_BIN) $(FUZZ_REPLAY)
 
 run: deps-run
@@ -176,6 +191,19 @@ test: deps-test
 	@$(MAKE) --no-print-directory tests
 	@QUANTLAB_DATA=$(CURDIR) ./$(EXE) lessons --check lessons
 	@QUANTLAB_BIN=$(EXE) sh tests/run-all.sh $(UNIT_BIN) $(E2E_BIN) $(FUZZ_REPLAY)
+
+# Speed figures measured in this run (ratios from one run; never a failing
+# status): quantlab bench on the synthetic ~100M model and on the bundled one,
+# then the explorer's first-frame and key-to-redraw times. See README, "Benchmarks".
+bench: deps-test
+	@$(MAKE) --no-print-directory $(EXE) $(BENCH_TUI) $(SYNTH_MODEL)
+	@echo "== $$(uptime)"
+	./$(EXE) bench -m $(SYNTH_MODEL)
+	@echo
+	./$(EXE) bench
+	@echo
+	QUANTLAB_BIN=./$(EXE) $(BENCH_TUI) -m $(SYNTH_MODEL)
+	@echo "== $$(uptime)"
 
 check: deps-test
 	@$(MAKE) --no-print-directory BUILD=build/san SANITIZE=1 tests

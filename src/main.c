@@ -26,6 +26,8 @@ const Command COMMANDS[] = {
     {"eval", cmd_eval, "perplexity and KL divergence of a plan against FP32 on a text"},
     {"lessons", cmd_lessons, "list the lessons and your progress; check lesson files"},
     {"plot", cmd_plot, "pictures (PNG): weights and grid, rounding error, sensitivity, frontier"},
+    {"bench", cmd_bench, "speed figures measured on this machine: decode, bandwidth, quantizing"},
+    {"synth", cmd_synth, "write a synthetic llama model (random weights, trained-like spreads)"},
     {NULL, NULL, NULL},
 };
 

@@ -27,5 +27,7 @@ Status cmd_sensitivity(int argc, char **argv, Error *err);
 Status cmd_eval(int argc, char **argv, Error *err);
 Status cmd_lessons(int argc, char **argv, Error *err);
 Status cmd_plot(int argc, char **argv, Error *err);
+Status cmd_synth(int argc, char **argv, Error *err);
+Status cmd_bench(int argc, char **argv, Error *err);
 
 #endif

@@ -51,6 +51,9 @@ void runstate_free(RunState *s) {
     free(s->hb);
     free(s->hb2);
     free(s->q);
+    free(s->k);
+    free(s->rope_freq);
+    free(s->rope_cs);
     free(s->att);
     free(s->logits);
     free(s->key_cache);
@@ -85,58 +88,106 @@ Status runstate_init(RunState *s, const ModelConfig *c, int n_ctx, Pool *pool, E
     s->hb = calloc((size_t)c->hidden_dim, sizeof(float));
     s->hb2 = calloc((size_t)c->hidden_dim, sizeof(float));
     s->q = calloc((size_t)c->dim, sizeof(float));
+    s->k = calloc((size_t)c->kv_dim, sizeof(float));
+    s->rope_freq = malloc((size_t)(c->rope_dim / 2 + 1) * sizeof(float));
+    s->rope_cs = malloc((size_t)(c->rope_dim + 1) * sizeof(float));
     s->att = malloc(att);
     s->logits = calloc((size_t)c->vocab_size, sizeof(float));
     s->key_cache = calloc(1, cache);
     s->value_cache = calloc(1, cache);
     s->scratch = malloc(matvec_scratch_bytes(widest));
-    if (!s->x || !s->xb || !s->xb2 || !s->hb || !s->hb2 || !s->q || !s->att || !s->logits ||
-        !s->key_cache || !s->value_cache || !s->scratch) {
+    if (!s->x || !s->xb || !s->xb2 || !s->hb || !s->hb2 || !s->q || !s->k || !s->rope_freq ||
+        !s->rope_cs || !s->att || !s->logits || !s->key_cache || !s->value_cache || !s->scratch) {
         runstate_free(s);
         return error_set(err, ST_NOMEM, "out of memory for a %d-position cache", n_ctx);
     }
+    /* freq_j = base^(-2j / rope_dim), llama2.c's expression, computed once */
+    for (int i = 0; i < c->rope_dim; i += 2) s->rope_freq[i / 2] = 1.0f / powf(c->rope_freq_base, i / (float)c->rope_dim);
     return ST_OK;
 }
 
-/* Rotates adjacent pairs (v[i], v[i+1]) of each head by pos * base^(-i/rope_dim),
- * for the first rope_dim values of the head (all of them in llama models). */
-static void rope(float *vec, int n_heads, int head_dim, int rope_dim, float base, int pos) {
+/* The rotation of position pos: cos and sin of pos * freq_j for each pair j,
+ * shared by every head of every layer (the values llama2.c computes per head). */
+static void rope_angles(RunState *s, int rope_dim, int pos) {
+    for (int i = 0; i < rope_dim; i += 2) {
+        const float val = pos * s->rope_freq[i / 2];
+        s->rope_cs[i] = cosf(val);
+        s->rope_cs[i + 1] = sinf(val);
+    }
+}
+
+/* Rotates adjacent pairs (v[i], v[i+1]) of each head by the angles of
+ * rope_angles, for the first rope_dim values of the head (all of them in llama
+ * models). */
+static void rope(float *vec, const float *cs, int n_heads, int head_dim, int rope_dim) {
     for (int h = 0; h < n_heads; h++) {
         float *v = vec + h * head_dim;
         for (int i = 0; i < rope_dim; i += 2) {
-            float freq = 1.0f / powf(base, i / (float)rope_dim);
-            float val = pos * freq;
-            float fcr = cosf(val);
-            float fci = sinf(val);
-            float v0 = v[i];
-            float v1 = v[i + 1];
+            const float fcr = cs[i], fci = cs[i + 1];
+            const float v0 = v[i], v1 = v[i + 1];
             v[i] = v0 * fcr - v1 * fci;
             v[i + 1] = v0 * fci + v1 * fcr;
         }
     }
 }
 
-static void attention(const ModelConfig *p, RunState *s, int layer, int pos) {
+/* Positions scored together: the keys are stored transposed, (head_dim, n_ctx)
+ * per kv head, so one dimension of ATT_LANES consecutive positions is one
+ * contiguous run the compiler turns into vector operations. Each score is still
+ * summed in llama2.c's order (dimension 0 first, a multiply then an add), so the
+ * results are bit-identical to its scalar loop. */
+enum { ATT_LANES = 16 };
+
+typedef struct AttnJob {
+    const ModelConfig *p;
+    RunState *s;
+    int layer, pos;
+} AttnJob;
+
+/* Heads [task * n_heads / n_tasks, ...): each reads the caches and writes only
+ * its own scores and its slice of xb, so heads run on any thread. */
+static void attention_heads(void *ctx, int task, int n_tasks) {
+    const AttnJob *j = ctx;
+    const ModelConfig *p = j->p;
+    RunState *s = j->s;
+    const int pos = j->pos;
     const int head_size = p->head_dim;
     const int kv_mul = p->n_heads / p->n_kv_heads; /* query heads per kv head */
-    const size_t loff = (size_t)layer * s->n_ctx * p->kv_dim;
-    for (int h = 0; h < p->n_heads; h++) {
+    const size_t n_ctx = (size_t)s->n_ctx;
+    const size_t loff = (size_t)j->layer * n_ctx * p->kv_dim;
+    const float scale = sqrtf((float)head_size);
+    const int h0 = p->n_heads * task / n_tasks, h1 = p->n_heads * (task + 1) / n_tasks;
+    for (int h = h0; h < h1; h++) {
         const float *q = s->q + h * head_size;
-        float *att = s->att + (size_t)h * s->n_ctx;
-        for (int t = 0; t <= pos; t++) {
-            const float *k = s->key_cache + loff + (size_t)t * p->kv_dim + (h / kv_mul) * head_size;
+        const float *kt = s->key_cache + loff + (size_t)(h / kv_mul) * head_size * n_ctx; /* (head_size, n_ctx) */
+        float *att = s->att + (size_t)h * n_ctx;
+        /* att[t] = q . k_t / sqrt(head_size) */
+        int t = 0;
+        for (; t + ATT_LANES <= pos + 1; t += ATT_LANES) {
+            float acc[ATT_LANES] = {0};
+            for (int i = 0; i < head_size; i++) {
+                const float qi = q[i];
+                const float *row = kt + (size_t)i * n_ctx + t;
+                for (int l = 0; l < ATT_LANES; l++) acc[l] += qi * row[l];
+            }
+            for (int l = 0; l < ATT_LANES; l++) att[t + l] = acc[l] / scale;
+        }
+        for (; t <= pos; t++) {
             float score = 0.0f;
-            for (int i = 0; i < head_size; i++) score += q[i] * k[i];
-            score /= sqrtf((float)head_size);
-            att[t] = score;
+            for (int i = 0; i < head_size; i++) score += q[i] * kt[(size_t)i * n_ctx + t];
+            att[t] = score / scale;
         }
         ops_softmax(att, pos + 1);
+        /* xb = sum_t att[t] v_t, each element summed over t in order */
         float *xb = s->xb + h * head_size;
         memset(xb, 0, (size_t)head_size * sizeof(float));
-        for (int t = 0; t <= pos; t++) {
+        for (t = 0; t <= pos; t++) {
             const float *v = s->value_cache + loff + (size_t)t * p->kv_dim + (h / kv_mul) * head_size;
-            float a = att[t];
-            for (int i = 0; i < head_size; i++) xb[i] += a * v[i];
+            const float a = att[t];
+            int i = 0;
+            for (; i + ATT_LANES <= head_size; i += ATT_LANES)
+                for (int l = 0; l < ATT_LANES; l++) xb[i + l] += a * v[i + l];
+            for (; i < head_size; i++) xb[i] += a * v[i];
         }
     }
 }
@@ -148,6 +199,31 @@ static void product(const Weights *w, RunState *s, float *out, int tensor, const
     matvec(s->pool, out, m, x, s->scratch);
 }
 
+/* outs[i] = W[i] x for matrices that share their input (q/k/v, gate/up), in one
+ * hand-off to the pool; each shown to the observer first. */
+static void products(const Weights *w, RunState *s, int n, float *const *outs, const int *tensors,
+                     const float *x) {
+    const MatView *mats[4];
+    for (int i = 0; i < n; i++) {
+        mats[i] = &w->mats[tensors[i]];
+        if (s->observe) s->observe(s->observe_ctx, tensors[i], x, (int)mats[i]->cols);
+    }
+    matvec_multi(s->pool, n, outs, mats, x, s->scratch);
+}
+
+/* Below this many multiply-adds the heads stay on the calling thread. */
+enum { ATT_PARALLEL_MIN_WORK = 1 << 15 };
+
+static void attention(const ModelConfig *p, RunState *s, int layer, int pos) {
+    AttnJob job = {p, s, layer, pos};
+    const int64_t work = 2 * (int64_t)p->n_heads * (pos + 1) * p->head_dim;
+    const int threads = pool_threads(s->pool);
+    if (threads > 1 && work >= ATT_PARALLEL_MIN_WORK && p->n_heads > 1)
+        pool_run(s->pool, attention_heads, &job, p->n_heads < threads ? p->n_heads : threads);
+    else
+        attention_heads(&job, 0, 1);
+}
+
 float *model_forward(const Weights *w, RunState *s, int token, int pos) {
     const Model *m = w->model;
     const ModelConfig *p = &m->cfg;
@@ -157,27 +233,32 @@ float *model_forward(const Weights *w, RunState *s, int token, int pos) {
 
     /* x = embedding row of the token (dequantized when the embedding is quantized) */
     matview_row_to_float(&w->mats[m->token_embd], token, x);
+    rope_angles(s, p->rope_dim, pos);
 
     for (int l = 0; l < p->n_layers; l++) {
         const LayerTensors *L = &m->layers[l];
         const size_t loff = (size_t)l * s->n_ctx * p->kv_dim;
-        float *k = s->key_cache + loff + (size_t)pos * p->kv_dim;
         float *v = s->value_cache + loff + (size_t)pos * p->kv_dim;
 
         ops_rmsnorm(s->xb, x, m->tensors[L->attn_norm].f32, dim, p->norm_eps);
-        product(w, s, s->q, L->attn_q, s->xb);
-        product(w, s, k, L->attn_k, s->xb);
-        product(w, s, v, L->attn_v, s->xb);
-        rope(s->q, p->n_heads, p->head_dim, p->rope_dim, p->rope_freq_base, pos);
-        rope(k, p->n_kv_heads, p->head_dim, p->rope_dim, p->rope_freq_base, pos);
+        float *const qkv_out[3] = {s->q, s->k, v};
+        const int qkv[3] = {L->attn_q, L->attn_k, L->attn_v};
+        products(w, s, 3, qkv_out, qkv, s->xb);
+        rope(s->q, s->rope_cs, p->n_heads, p->head_dim, p->rope_dim);
+        rope(s->k, s->rope_cs, p->n_kv_heads, p->head_dim, p->rope_dim);
+        /* k into the cache, transposed: key_cache[l][kv head][i][pos] */
+        for (int j = 0; j < p->kv_dim; j++)
+            s->key_cache[loff + (size_t)(j / p->head_dim) * p->head_dim * s->n_ctx +
+                         (size_t)(j % p->head_dim) * s->n_ctx + pos] = s->k[j];
 
         attention(p, s, l, pos);
         product(w, s, s->xb2, L->attn_output, s->xb);
         for (int i = 0; i < dim; i++) x[i] += s->xb2[i];
 
         ops_rmsnorm(s->xb, x, m->tensors[L->ffn_norm].f32, dim, p->norm_eps);
-        product(w, s, s->hb, L->ffn_gate, s->xb);
-        product(w, s, s->hb2, L->ffn_up, s->xb);
+        float *const ffn_out[2] = {s->hb, s->hb2};
+        const int ffn[2] = {L->ffn_gate, L->ffn_up};
+        products(w, s, 2, ffn_out, ffn, s->xb);
         for (int i = 0; i < hidden_dim; i++) { /* SwiGLU: silu(gate) * up */
             float val = s->hb[i];
             val *= (1.0f / (1.0f + expf(-val)));

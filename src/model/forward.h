@@ -32,9 +32,13 @@ typedef struct RunState {
     float *xb, *xb2;    /* (dim) scratch */
     float *hb, *hb2;    /* (hidden_dim) feed-forward scratch */
     float *q;           /* (dim) queries */
+    float *k;           /* (kv_dim) keys of the current position */
+    float *rope_freq;   /* (rope_dim / 2) RoPE frequencies */
+    float *rope_cs;     /* (rope_dim) cos, sin of the current position's angles */
     float *att;         /* (n_heads, n_ctx) attention scores */
     float *logits;      /* (vocab_size) output */
-    float *key_cache;   /* (n_layers, n_ctx, kv_dim) */
+    float *key_cache;   /* (n_layers, n_kv_heads, head_dim, n_ctx): transposed, so the
+                           scores of consecutive positions are computed together */
     float *value_cache; /* (n_layers, n_ctx, kv_dim) */
     void *scratch;      /* matvec activation scratch */
     /* Optional observer (calibration, model/calib.h): called with each weight

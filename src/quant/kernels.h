@@ -33,6 +33,11 @@
  * n:   for block types a multiple of 32 (the padded row length), else the row length. */
 typedef float (*KernelRowDotFn)(const void *row, const void *vec, int64_t n);
 
+/* Two rows against the same activation: out[0] = dot(row0, vec), out[1] =
+ * dot(row1, vec), bit-identical to two calls of the set's row_dot for the type
+ * (tests check it); the activation's loads and per-block work are shared. */
+typedef void (*KernelRowDot2Fn)(const void *row0, const void *row1, const void *vec, int64_t n, float *out);
+
 /* Quantizes n floats (any n >= 1) into ceil(n/32) blocks of the vec type,
  * treating the missing values of the last block as zeros. Byte-identical to
  * quant_row_q8_0_ref / quant_row_q8_1_ref on the zero-padded input. */
@@ -41,6 +46,7 @@ typedef void (*KernelQuantizeFn)(const float *x, void *y, int64_t n);
 typedef struct KernelSet {
     const char *name;                             /* "scalar", "avx2", "avx-vnni", "neon" */
     KernelRowDotFn row_dot[GGML_TYPE_COUNT];      /* by weight type; NULL: no kernel */
+    KernelRowDot2Fn row_dot2[GGML_TYPE_COUNT];    /* optional two-row form; NULL: none */
     KernelQuantizeFn quantize[GGML_TYPE_COUNT];   /* by vec type (Q8_0, Q8_1); NULL elsewhere */
 } KernelSet;
 

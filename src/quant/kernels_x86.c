@@ -83,10 +83,18 @@ static QL_AVX2 inline __m256i kx_nibbles(const uint8_t *qs) {
     return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
 }
 
-/* Prefetches the `bytes` bytes that start 1 KB past p (a prefetch never faults,
- * so running past the end of the matrix is harmless). */
+/* Prefetches the `bytes` bytes that start KX_PREFETCH_AHEAD past p (a prefetch
+ * never faults, so running past the end of the matrix is harmless). 4 KB: one
+ * core streaming a matrix from memory keeps enough misses in flight only that
+ * far ahead. Measured on the 2-vCPU Xeon, one thread, a 65536x2048 product
+ * (75-537 MB, far past the caches), best of 3 rounds under load: Q8_0 8.8 GB/s
+ * with 1 KB, 8.7 with 2 KB, 13.0 with 4 KB, no better with 8 KB; Q4_0 13.7,
+ * 14.2, 15.3; F32 (no prefetch before) 11.8 without, 13.8 with 4 KB. */
+#ifndef KX_PREFETCH_AHEAD
+#define KX_PREFETCH_AHEAD 4096
+#endif
 static QL_AVX2 inline void kx_prefetch_ahead(const void *p, size_t bytes) {
-    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + 1024 + off, _MM_HINT_T0);
+    for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)p + KX_PREFETCH_AHEAD + off, _MM_HINT_T0);
 }
 
 /* 32 bits (little-endian, bit i = element i) -> 32 bytes, 0xFF where the bit is set. */
@@ -111,6 +119,7 @@ static QL_AVX2 float kx_dot_f32(const void *row, const void *vec, int64_t n) {
     __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t j = 0;
     for (; j + 32 <= n; j += 32) {
+        kx_prefetch_ahead(w + j, 32 * sizeof *w);
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + j), _mm256_loadu_ps(x + j), a0);
         a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + j + 8), _mm256_loadu_ps(x + j + 8), a1);
         a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + j + 16), _mm256_loadu_ps(x + j + 16), a2);
@@ -133,6 +142,7 @@ static QL_AVX2 float kx_dot_f16(const void *row, const void *vec, int64_t n) {
     __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t j = 0;
     for (; j + 32 <= n; j += 32) {
+        kx_prefetch_ahead(w + j, 32 * sizeof *w);
         a0 = _mm256_fmadd_ps(kx_load_f16(w + j), _mm256_loadu_ps(x + j), a0);
         a1 = _mm256_fmadd_ps(kx_load_f16(w + j + 8), _mm256_loadu_ps(x + j + 8), a1);
         a2 = _mm256_fmadd_ps(kx_load_f16(w + j + 16), _mm256_loadu_ps(x + j + 16), a2);
@@ -157,6 +167,7 @@ static QL_AVX2 float kx_dot_bf16(const void *row, const void *vec, int64_t n) {
     __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     int64_t j = 0;
     for (; j + 32 <= n; j += 32) {
+        kx_prefetch_ahead(w + j, 32 * sizeof *w);
         a0 = _mm256_fmadd_ps(kx_load_bf16(w + j), _mm256_loadu_ps(x + j), a0);
         a1 = _mm256_fmadd_ps(kx_load_bf16(w + j + 8), _mm256_loadu_ps(x + j + 8), a1);
         a2 = _mm256_fmadd_ps(kx_load_bf16(w + j + 16), _mm256_loadu_ps(x + j + 16), a2);
@@ -284,6 +295,7 @@ static const KernelSet AVX2 = {
             [GGML_TYPE_Q4_1] = kx_dot_q4_1_avx2,
             [GGML_TYPE_Q5_1] = kx_dot_q5_1_avx2,
         },
+    .row_dot2 = {[GGML_TYPE_Q8_0] = kx_dot2_q8_0_avx2, [GGML_TYPE_Q4_0] = kx_dot2_q4_0_avx2},
     .quantize = {[GGML_TYPE_Q8_0] = kx_quantize_q8_0, [GGML_TYPE_Q8_1] = kx_quantize_q8_1},
 };
 
@@ -300,6 +312,7 @@ static const KernelSet VNNI = {
             [GGML_TYPE_Q4_1] = kx_dot_q4_1_vnni,
             [GGML_TYPE_Q5_1] = kx_dot_q5_1_vnni,
         },
+    .row_dot2 = {[GGML_TYPE_Q8_0] = kx_dot2_q8_0_vnni, [GGML_TYPE_Q4_0] = kx_dot2_q4_0_vnni},
     .quantize = {[GGML_TYPE_Q8_0] = kx_quantize_q8_0, [GGML_TYPE_Q8_1] = kx_quantize_q8_1},
 };
 

@@ -41,7 +41,15 @@ typedef struct MatView {
  * pool: threads take whole rows. */
 void matvec(Pool *pool, float *out, const MatView *w, const float *x, void *scratch);
 
-/* Scratch bytes matvec needs for rows of `cols` values in any format. */
+/* Several products of one x (q, k and v of a layer; gate and up) in a single
+ * hand-off to the pool: outs[i] = ws[i] x, each exactly as matvec() would give
+ * it. 1 <= n <= MATVEC_MAX_PARTS; every matrix has x's w->cols; x is prepared
+ * once per vec type. scratch as for matvec. */
+enum { MATVEC_MAX_PARTS = 4 };
+void matvec_multi(Pool *pool, int n, float *const *outs, const MatView *const *ws, const float *x, void *scratch);
+
+/* Scratch bytes matvec and matvec_multi need for rows of `cols` values in any
+ * format. */
 size_t matvec_scratch_bytes(int64_t cols);
 
 /* True when matvec has a kernel for this storage type. */

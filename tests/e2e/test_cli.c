@@ -273,6 +273,65 @@ static void test_cli_sensitivity_and_budget(void **state) {
     expect_error(run("plan", "--budget", "lots", NULL), 2, "--budget");
 }
 
+/* quantlab synth writes a model every command runs (same options and seed,
+ * same bytes; never over an existing file without --force), and quantlab bench
+ * measures it and prints its figures; a model this small gets no PASS/MISS.
+ * No timing is asserted: only that every part of the report is printed. */
+static void test_cli_synth_then_bench(void **state) {
+    (void)state;
+    const char *a = tmp("a.gguf"), *b = tmp("b.gguf");
+    ProcResult r = run("synth", "-o", a, "--dim", "64", "--hidden", "128", "--layers", "2", "--heads", "4",
+                       "--vocab", "400", NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "wrote"));
+    proc_result_free(&r);
+    r = run("synth", "-o", b, "--dim", "64", "--hidden", "128", "--layers", "2", "--heads", "4", "--vocab",
+            "400", NULL);
+    assert_int_equal(r.status, 0);
+    proc_result_free(&r);
+    size_t la, lb;
+    char *fa = proc_read_file(a, &la), *fb = proc_read_file(b, &lb);
+    assert_non_null(fa);
+    assert_non_null(fb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(fa, fb, la);
+    free(fa);
+    free(fb);
+    expect_error(run("synth", "-o", a, "--dim", "64", "--heads", "4", "--layers", "1", "--vocab", "400", NULL), 2,
+                 "already exists");
+    expect_error(run("synth", "-o", tmp("c.gguf"), "--dim", "60", "--heads", "7", NULL), 2, "--heads");
+
+    r = run("info", a, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "blk.1.ffn_down.weight"));
+    proc_result_free(&r);
+    r = run("generate", "-m", a, "-n", "8", "-p", "Once upon a time", NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(strncmp(r.out, "Once upon a time", 16) == 0);
+    proc_result_free(&r);
+
+    r = run("bench", "-m", a, "--tokens", "8", "--repeats", "1", "--threads-list", "1,2", NULL);
+    assert_int_equal(r.status, 0);
+    const char *wants[] = {"memory read bandwidth", "INT8", "INT4", "tok/s", "quantize every matrix",
+                           "statistics", "targets", "not checked"};
+    for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
+        if (!strstr(r.out, wants[i])) fail_msg("bench output lacks '%s':\n%s", wants[i], r.out);
+    proc_result_free(&r);
+}
+
+/* --json is one JSON object with the decode runs of each thread count. */
+static void test_cli_bench_json(void **state) {
+    (void)state;
+    ProcResult r = run("bench", "--tokens", "4", "--repeats", "2", "--threads-list", "1", "--json", NULL);
+    assert_int_equal(r.status, 0);
+    assert_true(r.out[0] == '{');
+    assert_non_null(strstr(r.out, "\"tokens_per_s_median\""));
+    assert_non_null(strstr(r.out, "\"runs\": ["));
+    assert_non_null(strstr(r.out, "\"bytes_per_token\": {\"FP32\": 1040384"));
+    proc_result_free(&r);
+    expect_error(run("bench", "--threads-list", "1,x", NULL), 2, "--threads-list");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_version_and_help),
@@ -283,6 +342,8 @@ int main(void) {
         cmocka_unit_test(test_cli_convert_never_overwrites),
         cmocka_unit_test(test_cli_quantize_stats_plan),
         cmocka_unit_test(test_cli_sensitivity_and_budget),
+        cmocka_unit_test(test_cli_synth_then_bench),
+        cmocka_unit_test(test_cli_bench_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -680,6 +680,21 @@ bool term_wait_row(Term *t, int row, const char *text, int timeout_ms) {
     return term_wait_for(t, term_cond_row, &want, timeout_ms);
 }
 
+static bool term_cond_row_changed(Term *t, const void *arg) {
+    const TermRowWant *old = arg;
+    if (old->row >= t->rows) return false;
+    char *s = term_row_text(t, old->row);
+    bool changed = strcmp(s, old->text) != 0;
+    free(s);
+    return changed;
+}
+
+bool term_wait_row_change(Term *t, int row, const char *old, int timeout_ms) {
+    assert(row >= 0 && old);
+    TermRowWant was = {row, old};
+    return term_wait_for(t, term_cond_row_changed, &was, timeout_ms);
+}
+
 bool term_wait_text_gone(Term *t, const char *needle, int timeout_ms) {
     assert(needle && needle[0]);
     return term_wait_for(t, term_cond_no_text, needle, timeout_ms);

@@ -168,6 +168,9 @@ bool term_wait_text(Term *t, const char *needle, int timeout_ms);
 /* Until row `row` reads exactly `text` (trailing spaces trimmed, as
  * term_row_text gives it). A row beyond a later resize never matches. */
 bool term_wait_row(Term *t, int row, const char *text, int timeout_ms);
+/* Until row `row` no longer reads `old` (compared as term_wait_row compares),
+ * e.g. to time how long a key takes to change what a row shows. */
+bool term_wait_row_change(Term *t, int row, const char *old, int timeout_ms);
 /* Until needle is gone from the screen. */
 bool term_wait_text_gone(Term *t, const char *needle, int timeout_ms);
 /* Until no output has arrived for quiet_ms (true at once after exit). */

@@ -495,6 +495,48 @@ static void test_kernels_simd_matches_scalar(void **state) {
                 }
 }
 
+/* A set's two-row form gives each row the very floats its row_dot gives (it
+ * shares the activation's work, not the arithmetic), for every length and case. */
+static void test_kernels_two_row_form_equals_row_dot(void **state) {
+    (void)state;
+    const KernelSet *sets[MAX_SETS];
+    const int n_sets = kernels_available(sets, MAX_SETS);
+    Rng r = {12};
+    int checked = 0;
+    for (int s = 0; s < n_sets; s++)
+        for (int ti = 0; ti < N_TYPES; ti++) {
+            const uint32_t t = TYPES[ti];
+            if (!sets[s]->row_dot2[t]) continue;
+            for (int li = 0; li < N_LENGTHS; li++)
+                for (int c = 0; c < N_CASES; c++) {
+                    const int64_t n = LENGTHS[li];
+                    float *w0 = malloc((size_t)n * sizeof(float)), *w1 = malloc((size_t)n * sizeof(float));
+                    float *x = malloc((size_t)n * sizeof(float));
+                    fill_case(c, w0, x, n, &r);
+                    fill_case(CASE_RANDOM, w1, x, n, &r); /* another row, the same x */
+                    void *row0 = store_row(t, w0, n), *row1 = store_row(t, w1, n);
+                    void *vec = prepare_vec(sets[s], t, x, n);
+                    float two[2];
+                    sets[s]->row_dot2[t](row0, row1, vec, kernel_n(t, n), two);
+                    const float one0 = sets[s]->row_dot[t](row0, vec, kernel_n(t, n));
+                    const float one1 = sets[s]->row_dot[t](row1, vec, kernel_n(t, n));
+                    if (memcmp(&two[0], &one0, sizeof one0) != 0 || memcmp(&two[1], &one1, sizeof one1) != 0)
+                        fail_msg("%s [%s %s n=%lld]: two-row %.9g %.9g, row_dot %.9g %.9g", CASE_NAMES[c],
+                                 sets[s]->name, type_name(t), (long long)n, two[0], two[1], one0, one1);
+                    checked++;
+                    free(w0);
+                    free(w1);
+                    free(x);
+                    free(row0);
+                    free(row1);
+                    free(vec);
+                }
+        }
+    /* the x86 sets have a two-row Q4_0 kernel: on such a CPU something was checked */
+    const KernelSet *simd[MAX_SETS];
+    if (simd_sets(simd) > 0 && kernels_best()->row_dot2[GGML_TYPE_Q4_0]) assert_true(checked > 0);
+}
+
 /* ------------------------------------------- scalar against dequantized, double */
 
 /* The scalar kernels against sum_j w_j x_j in double, where w_j and x_j are the
@@ -883,6 +925,45 @@ static void test_kernels_matvec_threaded_equals_single(void **state) {
     pool_delete(pool);
 }
 
+/* matvec_multi gives each product the floats matvec gives it, whatever mix of
+ * vec types (F32, Q8_0, Q8_1) shares the one x, with or without the pool. */
+static void test_kernels_matvec_multi_equals_separate(void **state) {
+    (void)state;
+    Pool *pool = pool_new(2);
+    assert_non_null(pool);
+    Rng r = {13};
+    const int64_t cols = 1000;
+    const uint32_t types[4] = {GGML_TYPE_Q4_0, GGML_TYPE_F32, GGML_TYPE_Q4_1, GGML_TYPE_Q8_0};
+    const int64_t rows[4] = {120, 33, 67, 201};
+    float *x = malloc((size_t)cols * sizeof(float));
+    for (int64_t j = 0; j < cols; j++) x[j] = rng_normal(&r);
+    void *scratch = malloc(matvec_scratch_bytes(cols));
+    MatView mv[4];
+    void *data[4];
+    float *sep[4], *multi[4];
+    const MatView *ws[4];
+    for (int i = 0; i < 4; i++) {
+        mv[i] = make_matrix(types[i], rows[i], cols, &r, &data[i]);
+        ws[i] = &mv[i];
+        sep[i] = malloc((size_t)rows[i] * sizeof(float));
+        multi[i] = malloc((size_t)rows[i] * sizeof(float));
+        matvec(NULL, sep[i], &mv[i], x, scratch);
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < 4; i++) memset(multi[i], 0xff, (size_t)rows[i] * sizeof(float));
+        matvec_multi(k ? pool : NULL, 4, multi, ws, x, scratch);
+        for (int i = 0; i < 4; i++) assert_memory_equal(multi[i], sep[i], (size_t)rows[i] * sizeof(float));
+    }
+    for (int i = 0; i < 4; i++) {
+        free(data[i]);
+        free(sep[i]);
+        free(multi[i]);
+    }
+    free(x);
+    free(scratch);
+    pool_delete(pool);
+}
+
 /* QUANTLAB_NO_SIMD=1 switches matvec to the scalar kernels (the next call
  * already), "0" or unset gives the best set back. */
 static void test_kernels_no_simd_env_selects_scalar(void **state) {
@@ -966,6 +1047,17 @@ static void test_kernels_bandwidth_measures_something(void **state) {
     /* any machine this runs on reads faster than 100 MB/s and slower than 10 TB/s */
     assert_true(bw > 1e8 && bw < 1e13);
     assert_true(bandwidth_measure(NULL, 0, 1) == 0.0);
+    /* a kept buffer: any prefix of it, nothing past it */
+    BandwidthBuffer *b = bandwidth_buffer_new((size_t)8 << 20);
+    assert_non_null(b);
+    const double part = bandwidth_read(pool, b, (size_t)1 << 20, 2);
+    assert_true(part > 1e8 && part < 1e13);
+    assert_true(bandwidth_read(pool, b, ((size_t)8 << 20) + 64, 1) == 0.0);
+    assert_true(bandwidth_read(pool, b, 32, 1) == 0.0);
+    assert_true(bandwidth_read(pool, NULL, 1024, 1) == 0.0);
+    bandwidth_buffer_delete(b);
+    bandwidth_buffer_delete(NULL);
+    assert_true(bandwidth_buffer_new(16) == NULL);
     pool_delete(pool);
 }
 
@@ -975,6 +1067,7 @@ int main(void) {
         cmocka_unit_test(test_kernels_integer_sums_are_exact),
         cmocka_unit_test(test_kernels_checker_catches_broken_kernel),
         cmocka_unit_test(test_kernels_simd_matches_scalar),
+        cmocka_unit_test(test_kernels_two_row_form_equals_row_dot),
         cmocka_unit_test(test_kernels_scalar_matches_dequantized_reference),
         cmocka_unit_test(test_kernels_q8_activation_error_is_bounded),
         cmocka_unit_test(test_kernels_q8_textbook_bound_misses_fp16_scale),
@@ -982,6 +1075,7 @@ int main(void) {
         cmocka_unit_test(test_kernels_padding_contributes_zero),
         cmocka_unit_test(test_kernels_row_to_float_handles_padded_rows),
         cmocka_unit_test(test_kernels_matvec_threaded_equals_single),
+        cmocka_unit_test(test_kernels_matvec_multi_equals_separate),
         cmocka_unit_test(test_kernels_no_simd_env_selects_scalar),
         cmocka_unit_test(test_kernels_bandwidth_measures_something),
     };
