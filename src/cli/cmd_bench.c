@@ -20,11 +20,15 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/datadir.h"
+#include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "model/calib.h"
 #include "model/eval.h"
 #include "model/qcache.h"
+#include "quant/gptq.h"
 #include "quant/bandwidth.h"
 #include "quant/kernels.h"
 #include "quant/stats.h"
@@ -36,6 +40,7 @@ static const CliOption OPTIONS[] = {
     {"repeats", 'r', "R", "decode runs per plan and thread count (default 5)"},
     {"threads-list", 0, "LIST", "thread counts to measure, e.g. 1,2 (default: 1 and the number of cores)"},
     {"json", 0, NULL, "print the figures as one JSON object"},
+    {"no-gptq", 0, NULL, "skip timing GPTQ (calibration and the column-by-column quantizer)"},
     CLI_OPT_HELP,
     {0},
 };
@@ -67,8 +72,25 @@ typedef struct ThreadFigures {
     double stats_s;                 /* seconds of stats_compute over every matrix */
 } ThreadFigures;
 
+/* GPTQ timing (issue 5): calibration on assets/calib.txt, then GPTQ at q4_0 on
+ * every matrix with an input (small models) or on one block's (the 100M model). */
+typedef struct GptqFigures {
+    bool done;
+    int64_t calib_tokens;
+    double calib_s;
+    int n_matrices;
+    const char *scope;              /* "every matrix", "block 0" */
+    int64_t weights;
+    double gptq_s;                  /* all matrices, summed */
+    double factor_s;                /* of which H^-1 factoring */
+    char slowest[64];
+    double slowest_s;
+    int threads;
+} GptqFigures;
+
 typedef struct Bench {
     const Model *m;
+    GptqFigures gptq;
     int n_tokens, repeats, n_counts;
     double bytes_per_token[N_PLANS];
     int64_t matrix_weights;         /* weights in the planned matrices (quantized, stats) */
@@ -246,6 +268,77 @@ done:
     for (int q = 0; q < 2; q++) qcache_delete(caches[q]);
     bandwidth_buffer_delete(buf);
     return st;
+}
+
+/* Calibration tokens for the GPTQ timing: the whole of calib.txt for a small
+ * model; a few pieces for a big one, where the timing is of the quantizer. */
+enum { GPTQ_BIG_CALIB_TOKENS = 64 };
+
+static Status run_gptq(Bench *b, Pool *pool, Error *err) {
+    const Model *m = b->m;
+    GptqFigures *g = &b->gptq;
+    const bool big = b->matrix_weights >= TARGET_MIN_WEIGHTS;
+    char path[4096];
+    if (!datadir_find("assets/calib.txt", path, sizeof path))
+        return error_set(err, ST_IO, "bench: the bundled assets/calib.txt is missing (or give --no-gptq)");
+    bool *want = calloc((size_t)m->n_tensors + 1, sizeof *want);
+    if (!want) return error_set(err, ST_NOMEM, "bench: out of memory");
+    for (int i = 0; i < m->n_tensors; i++) {
+        const ModelTensor *t = &m->tensors[i];
+        if (plan_is_quantizable(t) && t->role != ROLE_TOKEN_EMBD && (!big || t->layer == 0)) want[i] = true;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    EvalSet set = {0};
+    Calibration cal = {0};
+    Format f;
+    CalibOptions opt = {want, 0};
+    Status st = format_parse("q4_0+gptq", &f, err);
+    if (st == ST_OK) st = file_read_all(path, 16u << 20, &text, &len, err);
+    if (st == ST_OK)
+        st = evalset_from_text(&set, m, text, len, "calib.txt", EVAL_LLAMA2C, 0, big ? GPTQ_BIG_CALIB_TOKENS : 0, err);
+    if (st == ST_OK) st = calib_run(&cal, m, &set, "calib.txt", &opt, pool, NULL, err);
+    g->scope = big ? "block 0" : "every matrix with an input";
+    g->threads = pool_threads(pool);
+    g->calib_tokens = cal.n_tokens;
+    g->calib_s = cal.seconds;
+    for (int i = 0; st == ST_OK && i < m->n_tensors; i++) {
+        if (!want[i]) continue;
+        const ModelTensor *t = &m->tensors[i];
+        int64_t n = 0;
+        const double *h = calib_hessian(&cal, i, &n);
+        if (!h || n != t->cols) continue;
+        QTensor q;
+        GptqInfo info;
+        if ((st = gptq_quantize(&q, t->f32, t->rows, t->cols, h, f, NULL, pool, NULL, &info, err))) break;
+        qtensor_free(&q);
+        g->n_matrices++;
+        g->weights += t->n_elements;
+        g->gptq_s += info.seconds;
+        g->factor_s += info.seconds_factor;
+        if (info.seconds > g->slowest_s) {
+            g->slowest_s = info.seconds;
+            snprintf(g->slowest, sizeof g->slowest, "%.48s %lldx%lld", t->name, (long long)t->cols, (long long)t->rows);
+        }
+    }
+    g->done = st == ST_OK;
+    calib_free(&cal);
+    evalset_free(&set);
+    free(text);
+    free(want);
+    return st;
+}
+
+static void print_gptq(const Bench *b) {
+    const GptqFigures *g = &b->gptq;
+    if (!g->done) return;
+    char n1[32], n2[32];
+    printf("\nGPTQ at q4_0 (issue 5), %d thread%s: calibration on calib.txt, %s tokens through the FP32 model"
+           " in %.2f s;\n", g->threads, g->threads == 1 ? "" : "s", fmt_count(n1, sizeof n1, g->calib_tokens),
+           g->calib_s);
+    printf("  then %d matrices (%s, %s weights) in %.3f s, %.3f s of it factoring H;\n  the slowest %s, %.3f s\n",
+           g->n_matrices, g->scope, fmt_count(n2, sizeof n2, g->weights), g->gptq_s, g->factor_s, g->slowest,
+           g->slowest_s);
 }
 
 /* ------------------------------------------------------------ output */
@@ -458,10 +551,12 @@ Status cmd_bench(int argc, char **argv, Error *err) {
             goto done;
         }
     if ((st = run_counts(b, pools, err))) goto done;
+    if (!cli_has(&a, "no-gptq") && (st = run_gptq(b, pools[b->n_counts - 1], err))) goto done;
     read_load(b->load_end);
     if (cli_has(&a, "json")) print_json(b, path);
     else {
         print_text(b, path);
+        print_gptq(b);
         print_load_end(b);
     }
 done:
