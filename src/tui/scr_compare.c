@@ -256,6 +256,8 @@ static void compare_draw(App *a, Rect r) {
         snprintf(where, sizeof where, "lines %d-%d of %d", v->scroll + 1,
                  v->scroll + g.text_rows < lines ? v->scroll + g.text_rows : lines, lines);
         int w = (int)strlen(where);
+        /* the plan's name gives way to the position, with a space between */
+        draw_fill(r.y + 1, g.right_x + g.col_w - w - 1, w + 1, ROLE_NORMAL, ' ');
         draw_text(r.y + 1, g.right_x + g.col_w - w, w, ROLE_DIM, where);
     }
     layout_story_free(&left);

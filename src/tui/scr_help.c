@@ -44,7 +44,7 @@ static void help_draw(App *a, Rect r) {
     if (a->help_scroll > n - h) a->help_scroll = n - h;
     if (a->help_scroll < 0) a->help_scroll = 0;
     draw_text(r.y, r.x + 1, r.w - 2, ROLE_DIM, "Keys (this list is the key table itself). Esc or ? goes back.");
-    int col_w = r.w >= 120 ? r.w / 2 : r.w;
+    int col_w = r.w >= 160 ? r.w / 2 : r.w; /* two columns only where the texts fit */
     int per_col = col_w == r.w ? h : h;
     for (int k = 0; k < per_col * (col_w == r.w ? 1 : 2); k++) {
         int idx = a->help_scroll + k;
