@@ -886,14 +886,20 @@ static Rect content_rect(App *a) {
 
 static void draw_tabs(App *a) {
     draw_fill(0, 0, COLS, ROLE_TAB, ' ');
-    int x = draw_textf(0, 0, COLS, ROLE_TITLE, " quantlab ");
+    /* On the Help screen an extra tab is shown; at 80 columns the name gives
+     * way to it rather than cutting it off. */
+    static const char title[] = " quantlab ", help_tab[] = " ? Help ";
+    int width = (int)strlen(title) + (a->screen == SCREEN_HELP ? (int)strlen(help_tab) : 0);
+    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += (int)strlen(SCREENS[i]->title) + 4;
+    int x = 0;
+    if (width <= COLS || a->screen != SCREEN_HELP) x = draw_textf(0, 0, COLS, ROLE_TITLE, "%s", title);
     for (int i = 0; i < SCREEN_COUNT - 1; i++) {
         char label[32];
         snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
         bool active = (int)a->screen == i;
         x += draw_textf(0, x, COLS - x, active ? ROLE_TAB_ACTIVE : ROLE_TAB, "%s", label);
     }
-    if (a->screen == SCREEN_HELP) draw_textf(0, x, COLS - x, ROLE_TAB_ACTIVE, " ? Help ");
+    if (a->screen == SCREEN_HELP) draw_textf(0, x, COLS - x, ROLE_TAB_ACTIVE, "%s", help_tab);
 }
 
 static void draw_summary(App *a) {
