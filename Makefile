@@ -72,8 +72,11 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 E2E_SRC  := $(sort $(wildcard tests/e2e/test_*.c))
 # tests/lib/term*.c is the pty + libvterm harness: linked into end-to-end
 # tests only, so unit tests need neither libvterm nor -lutil.
-TESTLIB_SRC := $(sort $(filter-out tests/lib/term%,$(wildcard tests/lib/*.c)))
+# tests/lib/png_read.c decodes pictures with libpng: linked into the tests that
+# check PNG files only (test_plot and the end-to-end tests).
+TESTLIB_SRC := $(sort $(filter-out tests/lib/term% tests/lib/png%,$(wildcard tests/lib/*.c)))
 TERMLIB_SRC := $(sort $(wildcard tests/lib/term*.c))
+PNGLIB_SRC  := $(sort $(wildcard tests/lib/png*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PLOT_OBJ := $(PLOT_SRC:%.c=$(BUILD)/%.o)
@@ -82,6 +85,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E_BIN  := $(E2E_SRC:tests/e2e/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 TERMLIB_OBJ := $(TERMLIB_SRC:%.c=$(BUILD)/%.o)
+PNGLIB_OBJ  := $(PNGLIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libquantlab.a
 ifeq ($(BUILD),build)
 EXE := $(BIN)
@@ -133,7 +137,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 
 # The plot tests link the plot objects and libpng on their own line, so that
 # libquantlab.a (and every other test) stays free of png.
-$(BUILD)/tests/test_plot: $(BUILD)/tests/unit/test_plot.o $(TESTLIB_OBJ) $(PLOT_OBJ) $(LIB)
+$(BUILD)/tests/test_plot: $(BUILD)/tests/unit/test_plot.o $(TESTLIB_OBJ) $(PNGLIB_OBJ) $(PLOT_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PNG_LIBS) $(QL_LIBS)
 
 # The TUI's text layouts (tui/layout.c) are tested without curses; they use
@@ -143,8 +147,9 @@ $(BUILD)/tests/test_layout: $(BUILD)/tests/unit/test_layout.o $(TESTLIB_OBJ) $(B
 
 $(E2E_BIN): $(BUILD)/tests/%: $(BUILD)/tests/e2e/%.o $(TESTLIB_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(VTERM_LIBS) $(PNG_LIBS) -lutil $(QL_LIBS)
-# End-to-end tests also link the pty harness, which TESTLIB_OBJ leaves out.
-$(E2E_BIN): $(TERMLIB_OBJ)
+# End-to-end tests also link the pty harness and the PNG reader, which
+# TESTLIB_OBJ leaves out.
+$(E2E_BIN): $(TERMLIB_OBJ) $(PNGLIB_OBJ)
 
 # Fuzz targets (tests/fuzz/fuzz_*.c). With gcc each links standalone.c, a
 # main() that replays files: $(BUILD)/tests/test_fuzz_replay runs every target

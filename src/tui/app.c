@@ -884,22 +884,29 @@ static Rect content_rect(App *a) {
     return (Rect){2, 0, LINES - 4 - lessons_panel_height(a), COLS};
 }
 
+static const char TAB_TITLE[] = " quantlab ", TAB_HELP[] = " ? Help ";
+
+/* Where the first screen tab starts. On the Help screen an extra tab is shown;
+ * when the row is too narrow for it (80 columns) the name gives way to it
+ * rather than the tab being cut off. The mouse handler uses the same answer. */
+static int tabs_start_x(const App *a) {
+    if (a->screen != SCREEN_HELP) return (int)strlen(TAB_TITLE);
+    int width = (int)(strlen(TAB_TITLE) + strlen(TAB_HELP));
+    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += (int)strlen(SCREENS[i]->title) + 4; /* " N title " */
+    return width <= COLS ? (int)strlen(TAB_TITLE) : 0;
+}
+
 static void draw_tabs(App *a) {
     draw_fill(0, 0, COLS, ROLE_TAB, ' ');
-    /* On the Help screen an extra tab is shown; at 80 columns the name gives
-     * way to it rather than cutting it off. */
-    static const char title[] = " quantlab ", help_tab[] = " ? Help ";
-    int width = (int)strlen(title) + (a->screen == SCREEN_HELP ? (int)strlen(help_tab) : 0);
-    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += (int)strlen(SCREENS[i]->title) + 4;
-    int x = 0;
-    if (width <= COLS || a->screen != SCREEN_HELP) x = draw_textf(0, 0, COLS, ROLE_TITLE, "%s", title);
+    int x = tabs_start_x(a);
+    if (x > 0) draw_textf(0, 0, COLS, ROLE_TITLE, "%s", TAB_TITLE);
     for (int i = 0; i < SCREEN_COUNT - 1; i++) {
         char label[32];
         snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
         bool active = (int)a->screen == i;
         x += draw_textf(0, x, COLS - x, active ? ROLE_TAB_ACTIVE : ROLE_TAB, "%s", label);
     }
-    if (a->screen == SCREEN_HELP) draw_textf(0, x, COLS - x, ROLE_TAB_ACTIVE, "%s", help_tab);
+    if (a->screen == SCREEN_HELP) draw_textf(0, x, COLS - x, ROLE_TAB_ACTIVE, "%s", TAB_HELP);
 }
 
 static void draw_summary(App *a) {
@@ -1040,7 +1047,7 @@ static int handle_mouse(App *a) {
     if (!(ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED))) return UI_NONE;
     if (a->popup.kind != POPUP_NONE) return UI_NONE;
     if (ev.y == 0) { /* tabs */
-        int x = 10;
+        int x = tabs_start_x(a);
         for (int i = 0; i < SCREEN_COUNT - 1; i++) {
             char label[32];
             snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);

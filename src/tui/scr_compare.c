@@ -253,10 +253,18 @@ static void compare_draw(App *a, Rect r) {
     draw_story(&right, &c->plan, n_prompt, mark_plan, stale, g.text_y, g.right_x, g.text_rows, v->scroll);
     if (max_scroll > 0) {
         char where[48];
-        snprintf(where, sizeof where, "lines %d-%d of %d", v->scroll + 1,
+        snprintf(where, sizeof where, "lines %d-%d/%d", v->scroll + 1,
                  v->scroll + g.text_rows < lines ? v->scroll + g.text_rows : lines, lines);
         int w = (int)strlen(where);
-        /* the plan's name gives way to the position, with a space between */
+        /* the plan's name gives way to the position: cut short with "..." */
+        int room = g.col_w - w - 1;
+        if ((int)strlen(plan_head) > room && room > 4) {
+            int cut = room - 3;
+            while (cut > 0 && ((unsigned char)plan_head[cut] & 0xC0) == 0x80) cut--; /* UTF-8 boundary */
+            memcpy(plan_head + cut, "...", 4);
+            draw_fill(r.y + 1, g.right_x, g.col_w, ROLE_NORMAL, ' ');
+            draw_text(r.y + 1, g.right_x, room, ROLE_TITLE, plan_head);
+        }
         draw_fill(r.y + 1, g.right_x + g.col_w - w - 1, w + 1, ROLE_NORMAL, ' ');
         draw_text(r.y + 1, g.right_x + g.col_w - w, w, ROLE_DIM, where);
     }

@@ -312,7 +312,7 @@ static void layers_draw(App *a, Rect r) {
             draw_text(y + 1, r.x + 1, r.w - 2, ROLE_DIM, "norm vectors stay FP32, as llama.cpp keeps them: they are tiny and sensitive");
         else if (t->cols % 32 != 0)
             draw_textf(y + 1, r.x + 1, r.w - 2, ROLE_DIM,
-                       "rows of %lld values: 32-value blocks need %lld zeros of padding per row (counted in the bytes)",
+                       "rows of %lld: 32-weight blocks need %lld zeros of padding a row (in the bytes)",
                        (long long)t->cols, (long long)((t->cols + 31) / 32 * 32 - t->cols));
         else
             draw_textf(y + 1, r.x + 1, r.w - 2, ROLE_DIM, "%s: %lld weights  (row %d of %d; * = not as in the file)",

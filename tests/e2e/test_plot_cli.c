@@ -13,13 +13,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/png_read.h"
 #include "lib/proc.h"
 
 static char tmpdir[64];
@@ -87,44 +87,17 @@ static const char *model_copy(void) {
     return path;
 }
 
-/* Pixels of the plot rows 80..591 (and columns 152..1223) within 40 of (r, g, b). */
-static int png_count(const char *path, int r, int g, int b) {
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&pi, path)) fail_msg("%s: libpng cannot read it: %s", path, pi.message);
-    pi.format = PNG_FORMAT_RGB;
-    assert_int_equal(pi.width, 1280);
-    assert_int_equal(pi.height, 720);
-    uint8_t *rgb = malloc(PNG_IMAGE_SIZE(pi));
-    assert_non_null(rgb);
-    assert_true(png_image_finish_read(&pi, NULL, rgb, 0, NULL));
-    int n = 0;
-    for (int y = 80; y < 592; y++)
-        for (int x = 152; x < 1224; x++) {
-            const uint8_t *p = rgb + 3 * ((size_t)y * 1280 + (size_t)x);
-            if (abs(p[0] - r) < 40 && abs(p[1] - g) < 40 && abs(p[2] - b) < 40) n++;
-        }
-    free(rgb);
-    return n;
-}
-
-static void expect_colour(const char *path, int r, int g, int b, int min_px) {
-    int n = png_count(path, r, g, b);
-    if (n < min_px) fail_msg("%s: %d pixels of #%02X%02X%02X in the plot area, expected %d or more", path, n, r, g, b, min_px);
-}
-
 /* -------------------------------------------------------------- tests --- */
 
 static void test_plot_cli_hist_and_error(void **state) {
     (void)state;
     const char *m = model_copy();
     expect_ok(run("plot", "hist", "-m", m, "-o", tmp("hist.png"), NULL));
-    expect_colour(tmp("hist.png"), 0x00, 0x72, 0xB2, 3000); /* the weights' bars */
-    expect_colour(tmp("hist.png"), 0xD5, 0x5E, 0x00, 500);  /* the rounded values' outline */
+    image_expect_plot_colour(tmp("hist.png"), 0x00, 0x72, 0xB2, 3000); /* the weights' bars */
+    image_expect_plot_colour(tmp("hist.png"), 0xD5, 0x5E, 0x00, 500);  /* the rounded values' outline */
     expect_ok(run("plot", "error", "-m", m, "--tensor", "blk.1.ffn_down.weight", "--type", "int3-b32-asym", "--log",
                   "-o", tmp("error.png"), NULL));
-    expect_colour(tmp("error.png"), 0xD5, 0x5E, 0x00, 3000);
+    image_expect_plot_colour(tmp("error.png"), 0xD5, 0x5E, 0x00, 3000);
     expect_error(run("plot", "hist", "-m", m, "--preset", "int8", "--type", "q8_0", "-o", tmp("x.png"), NULL), 2,
                  "only one of");
 }
@@ -133,11 +106,11 @@ static void test_plot_cli_sensitivity_and_frontier(void **state) {
     (void)state;
     const char *m = model_copy();
     expect_ok(run("plot", "sensitivity", "-m", m, "--max-tokens", "64", "--threads", "2", "-o", tmp("sens.png"), NULL));
-    expect_colour(tmp("sens.png"), 0x00, 0x72, 0xB2, 3000); /* a bar per tensor */
+    image_expect_plot_colour(tmp("sens.png"), 0x00, 0x72, 0xB2, 3000); /* a bar per tensor */
     expect_ok(run("plot", "frontier", "-m", m, "--type", "int3-b32-asym", "--max-tokens", "64", "--threads", "2", "-o",
                   tmp("frontier.png"), NULL));
-    expect_colour(tmp("frontier.png"), 0x00, 0x72, 0xB2, 300); /* the presets' markers */
-    expect_colour(tmp("frontier.png"), 0xD5, 0x5E, 0x00, 100); /* the highlighted plan */
+    image_expect_plot_colour(tmp("frontier.png"), 0x00, 0x72, 0xB2, 300); /* the presets' markers */
+    image_expect_plot_colour(tmp("frontier.png"), 0xD5, 0x5E, 0x00, 100); /* the highlighted plan */
 }
 
 static void test_plot_cli_refusals(void **state) {
@@ -164,7 +137,7 @@ static void test_plot_cli_refusals(void **state) {
     expect_ok(run("plot", "hist", "-m", m, "-o", tmp("h.png"), NULL));
     expect_error(run("plot", "hist", "-m", m, "-o", tmp("h.png"), NULL), 2, "already exists");
     expect_ok(run("plot", "hist", "-m", m, "--type", "int2-row-sym", "-o", tmp("h.png"), "--force", NULL));
-    expect_colour(tmp("h.png"), 0x00, 0x72, 0xB2, 3000);
+    image_expect_plot_colour(tmp("h.png"), 0x00, 0x72, 0xB2, 3000);
 }
 
 int main(int argc, char **argv) {

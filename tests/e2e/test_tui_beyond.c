@@ -170,7 +170,7 @@ static void test_tui_beyond_outlier_collapses_the_tensor_grid_not_the_blocks(voi
     (void)state;
     Term *t = start((const char *[]){"--screen", "layers", NULL}, 100, 30, "plan total");
     down(t, 10); /* token_embd, output_norm, output, blk.0, attn_q, k, v, output, attn_norm, ffn_gate, ffn_down */
-    assert_screen_text(t, "rows of 172 values", WAIT);
+    assert_screen_text(t, "rows of 172: 32-weight blocks need 20 zeros", WAIT);
     key(t, "f", "Format for blk.0.ffn_down.weight");
     down(t, 7);
     enter(t, "Teaching format: bits per weight");
@@ -255,7 +255,7 @@ static void test_tui_beyond_outliers_lesson_completes(void **state) {
     enter(t, "Inject an outlier");
     key(t, "2", "plan total");
     down(t, 10);
-    assert_screen_text(t, "rows of 172 values", WAIT);
+    assert_screen_text(t, "rows of 172: 32-weight blocks need 20 zeros", WAIT);
     key(t, "x", "Inject an outlier: multiply blk.0.ffn_down.weight[");
     enter(t, "Done!");
     assert_screen_text(t, "EDITED", WAIT);

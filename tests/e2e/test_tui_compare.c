@@ -24,46 +24,27 @@
 
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 
 enum { WAIT = 15000 };     /* screens and keys */
 enum { JOBS = 240000 };    /* measurements queued on a loaded machine, sanitizers on */
 
-typedef struct Fixture {
-    Term *t;
-    char dir[64];
-    char plan[128];
-} Fixture;
+typedef TermFixture Fixture;
 
 static int setup(void **state) {
-    Fixture *fx = calloc(1, sizeof *fx);
-    if (!fx) return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/ql-cmp-XXXXXX");
-    if (!mkdtemp(fx->dir)) return -1;
-    snprintf(fx->plan, sizeof fx->plan, "%s/int4.plan", fx->dir);
-    FILE *fp = fopen(fx->plan, "w");
-    if (!fp) return -1;
-    fputs("default=q4_0\n", fp);
-    fclose(fp);
-    *state = fx;
-    return 0;
+    *state = term_fixture_new("cmp", "default=q4_0\n");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state) {
-    Fixture *fx = *state;
-    term_close(fx->t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    int rc = system(cmd);
-    free(fx);
-    return rc == 0 ? 0 : -1;
+    return term_fixture_free(*state);
 }
 
 static Term *start(Fixture *fx, const char *const *args, const char *const *env, int cols, int rows) {
-    term_close(fx->t);
-    fx->t = term_spawn_quantlab(args, env, cols, rows);
-    assert_non_null(fx->t);
-    assert_screen_text(fx->t, "stories260K", WAIT);
-    return fx->t;
+    Term *t = term_fixture_spawn(fx, args, env, cols, rows);
+    assert_non_null(t);
+    assert_screen_text(t, "stories260K", WAIT);
+    return t;
 }
 
 /* ---------------------------------------------------------- the columns --- */

@@ -14,14 +14,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/png_read.h"
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 #include "model/model.h"
 #include "quant/types.h"
 
@@ -29,39 +30,15 @@ enum { WAIT_MS = 15000 }; /* first frames, quantizing, writing a PNG: well under
 
 /* ------------------------------------------------------------ fixture --- */
 
-typedef struct Fixture {
-    Term *t;
-    char dir[64];
-} Fixture;
+typedef TermFixture Fixture;
 
 static int setup(void **state) {
-    Fixture *fx = calloc(1, sizeof *fx);
-    if (!fx) return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/ql-hist-XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
+    *state = term_fixture_new("hist", NULL);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state) {
-    Fixture *fx = *state;
-    term_close(fx->t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    int rc = system(cmd);
-    free(fx);
-    return rc == 0 ? 0 : -1;
-}
-
-static const char *fx_path(Fixture *fx, const char *name) {
-    static char buf[2][256];
-    static int next;
-    char *b = buf[next++ % 2];
-    snprintf(b, sizeof buf[0], "%s/%s", fx->dir, name);
-    return b;
+    return term_fixture_free(*state);
 }
 
 /* ------------------------------------------------- expected bytes --- */
@@ -85,48 +62,6 @@ static void expected_q4_0_hex(const char *tensor, int64_t block, char *hex, size
     for (int k = 2; k < 18; k++) n += snprintf(hex + n, size - (size_t)n, " %02X", bytes[k]);
     snprintf(scale, ssize, "FP16 %02X %02X", bytes[0], bytes[1]);
     model_close(m);
-}
-
-/* ------------------------------------------------------------- PNG --- */
-
-typedef struct Image {
-    int w, h;
-    uint8_t *rgb;
-} Image;
-
-static void read_png(const char *path, Image *img) {
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    assert_true(png_image_begin_read_from_file(&pi, path));
-    pi.format = PNG_FORMAT_RGB;
-    img->w = (int)pi.width;
-    img->h = (int)pi.height;
-    img->rgb = malloc(PNG_IMAGE_SIZE(pi));
-    assert_non_null(img->rgb);
-    assert_true(png_image_finish_read(&pi, NULL, img->rgb, 0, NULL));
-}
-
-/* Pixels of the plot area within 40 of the colour (r, g, b) in every channel. */
-static int count_colour(const Image *img, int r, int g, int b) {
-    int n = 0;
-    for (int y = 80; y < 80 + 512; y++)
-        for (int x = 152; x < 152 + 1072; x++) {
-            const uint8_t *p = img->rgb + 3 * ((size_t)y * (size_t)img->w + (size_t)x);
-            if (abs(p[0] - r) < 40 && abs(p[1] - g) < 40 && abs(p[2] - b) < 40) n++;
-        }
-    return n;
-}
-
-/* A 1280x720 picture whose plot area holds at least min_px pixels of the colour. */
-static void check_png(const char *path, int r, int g, int b, int min_px) {
-    Image img;
-    read_png(path, &img);
-    assert_int_equal(img.w, 1280);
-    assert_int_equal(img.h, 720);
-    int n = count_colour(&img, r, g, b);
-    if (n < min_px) fail_msg("%s: %d pixels of #%02X%02X%02X in the plot area, expected at least %d", path, n, r, g, b, min_px);
-    free(img.rgb);
 }
 
 /* ------------------------------------------------------------ helpers --- */
@@ -161,7 +96,7 @@ static void quit_unsaved(Term *t) {
  * inspector's bytes equal ggml's reference quantizer's; P saves both charts. */
 static void test_tui_hist_int4_grid_inspector_png(void **state) {
     Fixture *fx = *state;
-    Term *t = fx->t = term_spawn_quantlab(NULL, NULL, 100, 30);
+    Term *t = term_fixture_spawn(fx, NULL, NULL, 100, 30);
     assert_non_null(t);
     wait_for(t, "stories260K");
     term_send_str(t, "2");
@@ -206,11 +141,11 @@ static void test_tui_hist_int4_grid_inspector_png(void **state) {
     wait_for(t, "RMSE");
 
     /* P: the weights chart (blue bars), then with Down the error chart (vermillion) */
-    save_png(t, fx_path(fx, "weights.png"));
-    check_png(fx_path(fx, "weights.png"), 0x00, 0x72, 0xB2, 2000);
+    save_png(t, term_fixture_path(fx, "weights.png"));
+    image_expect_plot_colour(term_fixture_path(fx, "weights.png"), 0x00, 0x72, 0xB2, 2000);
     term_send_key(t, TERM_KEY_DOWN);
-    save_png(t, fx_path(fx, "errors.png"));
-    check_png(fx_path(fx, "errors.png"), 0xD5, 0x5E, 0x00, 2000);
+    save_png(t, term_fixture_path(fx, "errors.png"));
+    image_expect_plot_colour(term_fixture_path(fx, "errors.png"), 0xD5, 0x5E, 0x00, 2000);
     quit_unsaved(t);
 }
 
@@ -219,7 +154,7 @@ static void test_tui_hist_int4_grid_inspector_png(void **state) {
 static void test_tui_hist_ascii_80x24(void **state) {
     Fixture *fx = *state;
     const char *env[] = {"LANG=C", "NO_COLOR=1", NULL};
-    Term *t = fx->t = term_spawn_quantlab(NULL, env, 80, 24);
+    Term *t = term_fixture_spawn(fx, NULL, env, 80, 24);
     assert_non_null(t);
     wait_for(t, "stories260K");
     term_send_str(t, "3");

@@ -224,7 +224,7 @@ static void test_tui_lessons_build_track(void **state) {
     enter(t, "plan total");
     assert_screen_text(t, "Lesson, step 8 of 12", WAIT);
     for (int i = 0; i < 10; i++) term_send_key(t, TERM_KEY_DOWN);
-    assert_screen_text(t, "rows of 172 values", WAIT); /* what Layers says under ffn_down */
+    assert_screen_text(t, "rows of 172: 32-weight blocks need 20 zeros", WAIT); /* what Layers says under ffn_down */
     key(t, "f", "Format for blk.0.ffn_down.weight");
     enter(t, "bits per weight");
     enter(t, "How many scales");

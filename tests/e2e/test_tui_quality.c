@@ -15,95 +15,54 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/png_read.h"
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 
 enum { WAIT = 15000 };     /* screens and keys */
 enum { JOBS = 300000 };    /* a measurement queued behind others, sanitizers on, a loaded machine */
 enum { SCAN = 1200000 };   /* a per-tensor scan: 37 measurements (minutes under sanitizers) */
 
-typedef struct Fixture {
-    Term *t;
-    char dir[64];
-    char plan[128];
-} Fixture;
+typedef TermFixture Fixture;
 
 static int setup(void **state) {
-    Fixture *fx = calloc(1, sizeof *fx);
-    if (!fx) return -1;
-    snprintf(fx->dir, sizeof fx->dir, "/tmp/ql-qual-XXXXXX");
-    if (!mkdtemp(fx->dir)) return -1;
-    snprintf(fx->plan, sizeof fx->plan, "%s/int4.plan", fx->dir);
-    FILE *fp = fopen(fx->plan, "w");
-    if (!fp) return -1;
-    fputs("default=q4_0\n", fp);
-    fclose(fp);
-    *state = fx;
-    return 0;
+    *state = term_fixture_new("qual", "default=q4_0\n");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state) {
-    Fixture *fx = *state;
-    term_close(fx->t);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    int rc = system(cmd);
-    free(fx);
-    return rc == 0 ? 0 : -1;
+    return term_fixture_free(*state);
 }
 
 static Term *start(Fixture *fx, const char *const *args, const char *const *env, int cols, int rows) {
-    term_close(fx->t);
-    fx->t = term_spawn_quantlab(args, env, cols, rows);
-    assert_non_null(fx->t);
-    assert_screen_text(fx->t, "stories260K", WAIT);
-    return fx->t;
+    Term *t = term_fixture_spawn(fx, args, env, cols, rows);
+    assert_non_null(t);
+    assert_screen_text(t, "stories260K", WAIT);
+    return t;
 }
 
 /* ------------------------------------------------------------ pictures --- */
 
-typedef struct Image {
-    int w, h;
-    uint8_t *rgb;
-} Image;
-
+/* Reads a picture the explorer wrote, failing the test with libpng's reason. */
 static void read_png(const char *path, Image *img) {
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    assert_true(png_image_begin_read_from_file(&pi, path));
-    pi.format = PNG_FORMAT_RGB;
-    img->w = (int)pi.width;
-    img->h = (int)pi.height;
-    img->rgb = malloc(PNG_IMAGE_SIZE(pi));
-    assert_non_null(img->rgb);
-    assert_true(png_image_finish_read(&pi, NULL, img->rgb, 0, NULL));
-}
-
-static bool pixel_is(const Image *img, int x, int y, uint8_t r, uint8_t g, uint8_t b) {
-    const uint8_t *p = img->rgb + 3 * ((size_t)y * (size_t)img->w + (size_t)x);
-    return p[0] == r && p[1] == g && p[2] == b;
+    char why[512];
+    if (!image_read_png(img, path, why, sizeof why)) fail_msg("%s", why);
 }
 
 /* Pixels of one colour on row y. */
 static int count_row(const Image *img, int y, uint8_t r, uint8_t g, uint8_t b) {
-    int n = 0;
-    for (int x = 0; x < img->w; x++) n += pixel_is(img, x, y, r, g, b);
-    return n;
+    return image_count_near(img, 0, y, img->w, y + 1, r, g, b, 0);
 }
 
 /* Pixels that are not the white background inside a rectangle. */
 static int count_ink(const Image *img, int x0, int y0, int x1, int y1) {
-    int n = 0;
-    for (int y = y0; y < y1; y++)
-        for (int x = x0; x < x1; x++) n += !pixel_is(img, x, y, 0xFF, 0xFF, 0xFF);
-    return n;
+    return (x1 - x0) * (y1 - y0) - image_count_near(img, x0, y0, x1, y1, 0xFF, 0xFF, 0xFF, 0);
 }
 
 /* Types a file name into the "Save the chart as PNG" question. */
@@ -196,7 +155,7 @@ static void test_tui_quality_measures_scans_and_draws(void **state) {
     /* output's bar reaches most of the way across; the last is a sliver */
     assert_true(blue_first > 500);
     assert_true(blue_last > 0 && blue_last * 10 < blue_first);
-    free(img.rgb);
+    image_free(&img);
 
     /* the frontier as a picture: a 1280x720 slide, marks in the plot area,
      * the current plan as the vermillion diamond */
@@ -208,11 +167,10 @@ static void test_tui_quality_measures_scans_and_draws(void **state) {
     read_png(frontier, &img);
     assert_int_equal(img.w, 1280);
     assert_int_equal(img.h, 720);
-    assert_true(count_ink(&img, 152, 80, 152 + 1072, 80 + 512) > 2000);
-    int vermillion = 0;
-    for (int y = 80; y < 80 + 512; y++) vermillion += count_row(&img, y, 0xD5, 0x5E, 0x00);
+    assert_true(count_ink(&img, PLOT_AREA_X0, PLOT_AREA_Y0, PLOT_AREA_X1, PLOT_AREA_Y1) > 2000);
+    int vermillion = image_count_near(&img, PLOT_AREA_X0, PLOT_AREA_Y0, PLOT_AREA_X1, PLOT_AREA_Y1, 0xD5, 0x5E, 0x00, 0);
     assert_true(vermillion > 50);
-    free(img.rgb);
+    image_free(&img);
     term_send_key(t, TERM_KEY_CTRL_C);
     assert_exit_status(t, 0, WAIT);
 }

@@ -18,13 +18,13 @@
 
 #include <dirent.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/png_read.h"
 #include "plot/canvas.h"
 #include "plot/chart.h"
 #include "plot/font.h"
@@ -102,28 +102,10 @@ static int dir_entries(const char *dir) {
 
 /* ------------------------------------------------ PNG decoding (libpng) --- */
 
-typedef struct Image {
-    int w, h;
-    uint8_t *rgb; /* (h, w, 3) */
-} Image;
-
-/* Reads a PNG with libpng's simplified API into 8-bit RGB. */
+/* Reads a PNG with libpng's simplified API into 8-bit RGB (tests/lib/png_read.c). */
 static void image_read(Image *img, const char *path) {
-    png_image pi;
-    memset(&pi, 0, sizeof pi);
-    pi.version = PNG_IMAGE_VERSION;
-    assert_true(png_image_begin_read_from_file(&pi, path));
-    pi.format = PNG_FORMAT_RGB;
-    img->w = (int)pi.width;
-    img->h = (int)pi.height;
-    img->rgb = malloc(PNG_IMAGE_SIZE(pi));
-    assert_non_null(img->rgb);
-    assert_true(png_image_finish_read(&pi, NULL, img->rgb, 0, NULL));
-}
-
-static void image_free(Image *img) {
-    free(img->rgb);
-    img->rgb = NULL;
+    char why[512];
+    if (!image_read_png(img, path, why, sizeof why)) fail_msg("%s", why);
 }
 
 static Rgb px(const Image *img, int x, int y) {
