@@ -33,6 +33,22 @@ enum { SESSION_SENS_TOKENS = 2048 };
 static void drop_waiting(Session *s, int kind, Status st, const Error *err);
 static void drop_all_waiting(Session *s, Status st, const Error *err);
 static bool format_ready(const Session *s, int i, Format f);
+static void stop_jobs(Session *s);
+
+/* A failure for the status line. */
+static void fail(Session *s, const char *fmt, ...) QL_PRINTF(2, 3);
+static void fail(Session *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->message, sizeof s->message, fmt, ap);
+    va_end(ap);
+    s->message_is_note = false;
+}
+
+/* True while a calibration is running or queued. */
+static bool calibrating(Session *s) {
+    return worker_busy(s->worker, JOB_CALIB, NULL, NULL, 0);
+}
 
 static void free_history(Format **stack, int *n) {
     for (int i = 0; i < *n; i++) free(stack[i]);
@@ -57,8 +73,7 @@ static void reset_measurements(Session *s) {
 /* Everything that belongs to the model: dropped before switching models. */
 static void release_model(Session *s) {
     if (s->worker) {
-        worker_cancel_all(s->worker);
-        worker_wait_idle(s->worker);
+        stop_jobs(s);
         worker_poll(s->worker, s);
     }
     drop_all_waiting(s, ST_CANCELLED, NULL);
@@ -67,7 +82,6 @@ static void release_model(Session *s) {
     free_history(s->undo, &s->n_undo);
     free_history(s->redo, &s->n_redo);
     evalset_free(&s->eval_set);
-    s->eval_set_ready = false;
     calib_free(&s->acts);
     s->acts_valid = false;
     weight_edits_free(&s->edits); /* the model goes: nothing to restore */
@@ -319,20 +333,18 @@ Format session_ladder_step(Format f, int direction) {
 
 /* ----------------------------------------------------------- statistics */
 
-static void compute_stats(Session *s, int i, Format f, Pool *pool, TensorStatsEntry *e) {
+/* Fills *e (left invalid on error). Runs on either thread: touches no session state. */
+static Status compute_stats(Session *s, int i, Format f, Pool *pool, TensorStatsEntry *e, Error *err) {
     const ModelTensor *t = &s->model->tensors[i];
     const QTensor *q;
-    Error err;
     memset(e, 0, sizeof *e);
-    if (qcache_get(s->cache, i, f, &q, &err) != ST_OK) {
-        snprintf(s->message, sizeof s->message, "%s", err.msg);
-        s->message_is_note = false;
-        return;
-    }
+    Status st = qcache_get(s->cache, i, f, &q, err);
+    if (st != ST_OK) return st;
     stats_compute(t->f32, q->dequant, t->n_elements, pool, &e->st);
     e->fmt = f;
     e->bytes = q->bytes;
     e->valid = true;
+    return ST_OK;
 }
 
 typedef struct StatsJob {
@@ -341,6 +353,7 @@ typedef struct StatsJob {
     int *tensors;
     Format *fmts;
     TensorStatsEntry *out;
+    Error failure; /* the first tensor that failed (msg "" when none), for stats_done */
 } StatsJob;
 
 static Status stats_run(void *ctx, Pool *pool, const Progress *progress, Error *err) {
@@ -349,7 +362,9 @@ static Status stats_run(void *ctx, Pool *pool, const Progress *progress, Error *
     for (int k = 0; k < j->n; k++) {
         if (!progress_update(progress, (double)k / j->n, j->s->model->tensors[j->tensors[k]].name))
             return ST_CANCELLED;
-        compute_stats(j->s, j->tensors[k], j->fmts[k], pool, &j->out[k]);
+        Error e;
+        if (compute_stats(j->s, j->tensors[k], j->fmts[k], pool, &j->out[k], &e) != ST_OK && !j->failure.msg[0])
+            j->failure = e;
     }
     return ST_OK;
 }
@@ -363,6 +378,7 @@ static void stats_done(void *app, void *ctx, Status st, const Error *err) {
             int i = j->tensors[k];
             if (j->out[k].valid && format_equal(s->plan.fmt[i], j->fmts[k])) s->stats[i] = j->out[k];
         }
+    if (j->failure.msg[0]) fail(s, "%s", j->failure.msg);
     s->generation++;
     free(j->tensors);
     free(j->fmts);
@@ -371,8 +387,7 @@ static void stats_done(void *app, void *ctx, Status st, const Error *err) {
 }
 
 static void queue_big_stats(Session *s) {
-    double progress;
-    if (worker_busy(s->worker, JOB_STATS, &progress, NULL, 0)) return;
+    if (worker_busy(s->worker, JOB_STATS, NULL, NULL, 0)) return;
     StatsJob *j = calloc(1, sizeof *j);
     if (!j) return;
     int n_max = s->model->n_tensors;
@@ -408,8 +423,11 @@ bool session_tensor_stats(Session *s, int i, TensorStatsEntry *out) {
             queue_big_stats(s);
             return false;
         }
-        compute_stats(s, i, f, NULL, &s->stats[i]);
-        if (!s->stats[i].valid) return false;
+        Error err;
+        if (compute_stats(s, i, f, NULL, &s->stats[i], &err) != ST_OK) {
+            fail(s, "%s", err.msg);
+            return false;
+        }
     }
     *out = s->stats[i];
     return true;
@@ -426,7 +444,7 @@ double session_plan_bits(const Session *s) {
 /* ------------------------------------------------------------ measuring */
 
 static Status ensure_eval_set(Session *s, Error *err) {
-    if (s->eval_set_ready) return ST_OK;
+    if (s->eval_set.n_seqs > 0) return ST_OK;
     if (!s->eval_path[0])
         return error_set(err, ST_IO, "the evaluation text %s is missing", EVAL_TEXT);
     char *text = NULL;
@@ -435,7 +453,6 @@ static Status ensure_eval_set(Session *s, Error *err) {
     if (st == ST_OK)
         st = evalset_from_text(&s->eval_set, s->model, text, len, s->eval_path, EVAL_LLAMA2C, 0, 0, err);
     free(text);
-    if (st == ST_OK) s->eval_set_ready = true;
     return st;
 }
 
@@ -484,10 +501,7 @@ static void measure_job_free(MeasureJob *j) {
 }
 
 static void note_failure(Session *s, Status st, const Error *err) {
-    if (st != ST_OK && st != ST_CANCELLED) {
-        snprintf(s->message, sizeof s->message, "%s", err->msg);
-        s->message_is_note = false;
-    }
+    if (st != ST_OK && st != ST_CANCELLED) fail(s, "%s", err->msg);
 }
 
 /* News for the status line (not a failure). */
@@ -543,11 +557,10 @@ static void submit(Session *s, int kind, const char *label, JobRun run, JobDone 
     j->run = run;
     j->done = done;
     if (kind != JOB_SENS && !plan_ready(s, &j->plan)) { /* wait for the calibration */
-        double progress;
         drop_waiting(s, kind, ST_CANCELLED, NULL);
         s->after_calib[kind] = j;
-        if (!worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) session_calibrate(s);
-        if (s->calib.error[0] && !worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) {
+        if (!calibrating(s)) session_calibrate(s);
+        if (s->calib.error[0] && !calibrating(s)) {
             Error e;
             error_set(&e, ST_USAGE, "GPTQ needs a calibration: %s", s->calib.error);
             drop_waiting(s, kind, ST_USAGE, &e);
@@ -573,9 +586,10 @@ static Status quality_run(void *ctx, Pool *pool, const Progress *progress, Error
     return st;
 }
 
-static void add_frontier(Session *s, const MeasureJob *j) {
+/* Records plan p's quality as a frontier point (replacing one of the same plan). */
+static void add_frontier(Session *s, const Plan *p, uint64_t hash, const QualityResult *q, const char *label) {
     int k = 0;
-    while (k < s->n_frontier && s->frontier[k].plan_hash != j->hash) k++;
+    while (k < s->n_frontier && s->frontier[k].plan_hash != hash) k++;
     if (k == s->n_frontier) {
         if (s->n_frontier == SESSION_FRONTIER_MAX) { /* keep the newest */
             memmove(s->frontier, s->frontier + 1, (SESSION_FRONTIER_MAX - 1) * sizeof *s->frontier);
@@ -585,13 +599,13 @@ static void add_frontier(Session *s, const MeasureJob *j) {
         }
     }
     FrontierPoint *f = &s->frontier[k];
-    f->plan_hash = j->hash;
-    f->bytes = plan_bytes(&j->plan, s->model);
-    f->bits_per_weight = plan_bits_per_weight(&j->plan, s->model);
-    f->kl_mean = j->quality.kl_mean;
-    f->ppl = j->quality.ppl_plan;
-    f->top1 = j->quality.top1_agree;
-    snprintf(f->label, sizeof f->label, "%s", j->hash == session_plan_hash(&s->plan) ? s->plan_label : "plan");
+    f->plan_hash = hash;
+    f->bytes = plan_bytes(p, s->model);
+    f->bits_per_weight = plan_bits_per_weight(p, s->model);
+    f->kl_mean = q->kl_mean;
+    f->ppl = q->ppl_plan;
+    f->top1 = q->top1_agree;
+    snprintf(f->label, sizeof f->label, "%s", label);
 }
 
 static void quality_done(void *app, void *ctx, Status st, const Error *err) {
@@ -602,7 +616,8 @@ static void quality_done(void *app, void *ctx, Status st, const Error *err) {
         s->quality.plan_hash = j->hash;
         s->quality.r = j->quality;
         s->quality.error[0] = '\0';
-        add_frontier(s, j);
+        add_frontier(s, &j->plan, j->hash, &j->quality,
+                     j->hash == session_plan_hash(&s->plan) ? s->plan_label : "plan");
     } else if (st != ST_CANCELLED) {
         snprintf(s->quality.error, sizeof s->quality.error, "%s", err->msg);
     }
@@ -615,8 +630,7 @@ void session_request_quality(Session *s) {
     Error err;
     if (ensure_eval_set(s, &err) != ST_OK) {
         snprintf(s->quality.error, sizeof s->quality.error, "%s", err.msg);
-        snprintf(s->message, sizeof s->message, "%s", err.msg);
-        s->message_is_note = false;
+        fail(s, "%s", err.msg);
         return;
     }
     submit(s, JOB_QUALITY, "measuring quality", quality_run, quality_done, measure_job_new(s));
@@ -673,12 +687,8 @@ void session_request_speed(Session *s, int n_tokens) {
     submit(s, JOB_SPEED, "measuring speed", speed_run, speed_done, j);
 }
 
-typedef struct ColumnCtx {
-    GenColumn *col;
-} ColumnCtx;
-
 static bool column_add(void *ctx, const GenerateStep *step) {
-    GenColumn *c = ((ColumnCtx *)ctx)->col;
+    GenColumn *c = ctx;
     if (c->n > SESSION_COMPARE_MAX) return false;
     c->ids[c->n] = step->token;
     c->probs[c->n] = step->prob;
@@ -697,8 +707,7 @@ static Status generate_column(const Weights *w, Pool *pool, const int *prompt, i
     st = sampler_init(&smp, w->model->cfg.vocab_size, cfg->sampled ? 1.0f : 0.0f, 0.9f, cfg->seed, err);
     if (st == ST_OK) {
         GenerateStats gs;
-        ColumnCtx cc = {out};
-        st = generate_run(w, &rs, &smp, prompt, n_prompt, cfg->n_new, column_add, &cc, &gs, err);
+        st = generate_run(w, &rs, &smp, prompt, n_prompt, cfg->n_new, column_add, out, &gs, err);
         out->tps = gs.seconds > 0 ? (gs.n_prompt - 1 + gs.n_generated) / gs.seconds : 0;
         sampler_free(&smp);
     }
@@ -794,8 +803,7 @@ static void sens_done(void *app, void *ctx, Status st, const Error *err) {
 
 void session_request_sensitivity(Session *s, Format target, SensitivityUnit unit) {
     if (!s->eval_path[0]) {
-        snprintf(s->message, sizeof s->message, "the evaluation text %s is missing", EVAL_TEXT);
-        s->message_is_note = false;
+        fail(s, "the evaluation text %s is missing", EVAL_TEXT);
         return;
     }
     MeasureJob *j = measure_job_new(s);
@@ -962,8 +970,7 @@ static void calib_job_done(void *app, void *ctx, Status st, const Error *err) {
         }
     } else {
         if (st != ST_CANCELLED) snprintf(s->calib.error, sizeof s->calib.error, "%s", err->msg);
-        double progress;
-        if (!worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) { /* not replaced by a newer calibration */
+        if (!calibrating(s)) { /* not replaced by a newer calibration */
             Error e;
             error_set(&e, ST_USAGE, "GPTQ needs a calibration: %s", st == ST_CANCELLED ? "it was stopped" : err->msg);
             drop_all_waiting(s, st == ST_CANCELLED ? ST_CANCELLED : ST_USAGE, &e);
@@ -981,8 +988,7 @@ static void calib_job_done(void *app, void *ctx, Status st, const Error *err) {
 void session_calibrate(Session *s) {
     if (!s->calib_path[0]) {
         snprintf(s->calib.error, sizeof s->calib.error, "the calibration text %s is missing", CALIB_TEXT);
-        snprintf(s->message, sizeof s->message, "%s", s->calib.error);
-        s->message_is_note = false;
+        fail(s, "%s", s->calib.error);
         return;
     }
     CalibJob *j = calloc(1, sizeof *j);
@@ -1109,18 +1115,6 @@ static Status method_job_run(void *ctx, Pool *pool, const Progress *progress, Er
     return st;
 }
 
-static void frontier_add(Session *s, const Plan *p, uint64_t hash, const QualityResult *q, const char *label) {
-    MeasureJob tmp;
-    memset(&tmp, 0, sizeof tmp);
-    tmp.s = s;
-    tmp.plan = *p;
-    tmp.hash = hash;
-    tmp.quality = *q;
-    add_frontier(s, &tmp);
-    for (int k = 0; k < s->n_frontier; k++)
-        if (s->frontier[k].plan_hash == hash) snprintf(s->frontier[k].label, sizeof s->frontier[k].label, "%s", label);
-}
-
 static void method_job_done(void *app, void *ctx, Status st, const Error *err) {
     Session *s = app;
     MethodJob *j = ctx;
@@ -1132,9 +1126,9 @@ static void method_job_done(void *app, void *ctx, Status st, const Error *err) {
         j->out.per_tensor = NULL;
         char label[96];
         snprintf(label, sizeof label, "%.50s, RTN", j->label);
-        frontier_add(s, &j->rtn, j->hash_rtn, &s->methods.rtn, label);
+        add_frontier(s, &j->rtn, j->hash_rtn, &s->methods.rtn, label);
         snprintf(label, sizeof label, "%.50s, GPTQ", j->label);
-        frontier_add(s, &j->gptq, j->hash_gptq, &s->methods.gptq, label);
+        add_frontier(s, &j->gptq, j->hash_gptq, &s->methods.gptq, label);
     } else if (st != ST_CANCELLED) {
         snprintf(s->methods.error, sizeof s->methods.error, "%s", err->msg);
     }
@@ -1145,13 +1139,12 @@ static void method_job_done(void *app, void *ctx, Status st, const Error *err) {
 
 void session_request_method_compare(Session *s) {
     Error err;
-    double progress;
     s->methods.error[0] = '\0';
-    bool calibrating = worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0);
-    if (!qcache_calibration(s->cache) || calibrating) { /* compare once the calibration is in */
+    const bool running = calibrating(s);
+    if (!qcache_calibration(s->cache) || running) { /* compare once the calibration is in */
         s->methods_after_calib = true;
-        if (!calibrating) session_calibrate(s);
-        if (!worker_busy(s->worker, JOB_CALIB, &progress, NULL, 0)) {
+        if (!running) session_calibrate(s);
+        if (!calibrating(s)) {
             s->methods_after_calib = false;
             snprintf(s->methods.error, sizeof s->methods.error, "GPTQ needs a calibration: %.400s",
                      s->calib.error[0] ? s->calib.error : "it could not be started");
@@ -1217,8 +1210,7 @@ static void acts_job_done(void *app, void *ctx, Status st, const Error *err) {
 void session_request_activations(Session *s) {
     Error err;
     if (ensure_eval_set(s, &err) != ST_OK) {
-        snprintf(s->message, sizeof s->message, "%s", err.msg);
-        s->message_is_note = false;
+        fail(s, "%s", err.msg);
         return;
     }
     ActsJob *j = calloc(1, sizeof *j);

@@ -148,8 +148,7 @@ typedef struct Session {
     int threads;
 
     TensorStatsEntry *stats; /* (n_tensors) for the current plan's format of each */
-    EvalSet eval_set;        /* the evaluation text, llama2.c protocol */
-    bool eval_set_ready;
+    EvalSet eval_set;        /* the evaluation text, llama2.c protocol (n_seqs 0 until read) */
     char eval_path[1024];
 
     QualityState quality;
