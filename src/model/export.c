@@ -21,11 +21,6 @@ static uint32_t ftype_of(uint32_t type) {
     }
 }
 
-/* The format a tensor is written in. */
-static Format written_format(const ModelTensor *t, Format planned, Format fallback) {
-    return plan_export_format(t, planned, fallback);
-}
-
 /* Why a planned format could not be written as it is. */
 static const char *fallback_reason(Format planned) {
     if (planned.kind == FORMAT_TEACH) return "GGUF has no type for ";
@@ -37,7 +32,7 @@ uint32_t export_file_type(const Plan *p, const Model *m, Format fallback) {
     int counts[GGML_TYPE_COUNT] = {0};
     for (int i = 0; i < m->n_tensors; i++) {
         if (!plan_is_quantizable(&m->tensors[i])) continue;
-        Format f = written_format(&m->tensors[i], p->fmt[i], fallback);
+        Format f = plan_export_format(&m->tensors[i], p->fmt[i], fallback);
         counts[f.type] += (int)m->tensors[i].n_elements / 1024 + 1; /* weight by size */
     }
     int best = GGML_TYPE_F32;
@@ -47,19 +42,14 @@ uint32_t export_file_type(const Plan *p, const Model *m, Format fallback) {
 }
 
 /* llama.cpp's tensor order: non-block tensors first, then by block number, and by
- * name within each. */
-static int tensor_order(const void *a, const void *b, const Model *m) {
-    const ModelTensor *x = &m->tensors[*(const int *)a], *y = &m->tensors[*(const int *)b];
+ * name within each. Sorts pointers into m->tensors (qsort has no context argument). */
+static int tensor_order(const void *a, const void *b) {
+    const ModelTensor *x = *(const ModelTensor *const *)a, *y = *(const ModelTensor *const *)b;
     int lx = x->layer, ly = y->layer;
     if (x->role == ROLE_OTHER && strncmp(x->name, "blk.", 4) == 0) lx = atoi(x->name + 4);
     if (y->role == ROLE_OTHER && strncmp(y->name, "blk.", 4) == 0) ly = atoi(y->name + 4);
     if (lx != ly) return lx < ly ? -1 : 1;
     return strcmp(x->name, y->name);
-}
-
-static const Model *sort_model; /* qsort has no context argument in C11 */
-static int tensor_order_cb(const void *a, const void *b) {
-    return tensor_order(a, b, sort_model);
 }
 
 Status model_export_gguf(const Model *m, const Plan *p, QuantCache *c, Format fallback,
@@ -70,7 +60,7 @@ Status model_export_gguf(const Model *m, const Plan *p, QuantCache *c, Format fa
     if (file_same(path, m->path))
         return error_set(err, ST_USAGE, "%s: that is the input model; quantlab never writes over it", path);
 
-    int *order = malloc(((size_t)m->n_tensors + 1) * sizeof *order);
+    const ModelTensor **order = malloc(((size_t)m->n_tensors + 1) * sizeof *order);
     GgufWriter *w = gguf_writer_new();
     Status st = ST_OK;
     if (!order || !w) st = error_set(err, ST_NOMEM, "out of memory");
@@ -86,19 +76,18 @@ Status model_export_gguf(const Model *m, const Plan *p, QuantCache *c, Format fa
     if (st == ST_OK) st = gguf_writer_set_u32(w, "general.file_type", report->file_type);
 
     if (st == ST_OK) {
-        for (int i = 0; i < m->n_tensors; i++) order[i] = i;
-        sort_model = m;
-        qsort(order, (size_t)m->n_tensors, sizeof *order, tensor_order_cb);
+        for (int i = 0; i < m->n_tensors; i++) order[i] = &m->tensors[i];
+        qsort(order, (size_t)m->n_tensors, sizeof *order, tensor_order);
     }
     for (int k = 0; st == ST_OK && k < m->n_tensors; k++) {
-        int i = order[k];
-        const ModelTensor *t = &m->tensors[i];
+        const ModelTensor *t = order[k];
+        const int i = (int)(t - m->tensors);
         uint64_t ne[4] = {(uint64_t)t->ne[0], (uint64_t)t->ne[1], (uint64_t)t->ne[2], (uint64_t)t->ne[3]};
         const void *data = t->file_data;
         size_t nbytes = t->file_bytes;
         uint32_t type = t->file_type;
         if (plan_is_quantizable(t)) {
-            Format f = written_format(t, p->fmt[i], fallback);
+            Format f = plan_export_format(t, p->fmt[i], fallback);
             if (!format_equal(f, p->fmt[i])) {
                 char planned[FORMAT_NAME_MAX], used[FORMAT_NAME_MAX];
                 format_name(p->fmt[i], planned, sizeof planned);
