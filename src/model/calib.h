@@ -12,7 +12,7 @@
  * residual; attn_output, ffn_down and output read their own inputs. token_embd
  * is looked up, not multiplied, so it has no site (unless the classifier is tied
  * to it, when it has the classifier's). Memory: n^2 doubles per site with H —
- * stories260K 0.3 MB in all; a model of width 768 and feed-forward 2048 needs
+ * stories260K 1.7 MB in all; a model of width 768 and feed-forward 2048 needs
  * 3 * 768^2 + 2048^2 doubles (about 48 MB) per block, so callers set a budget
  * (max_h_bytes) and collect H only for the matrices they will quantize with GPTQ.
  *
