@@ -112,7 +112,7 @@ static float kn_dot_bf16(const void *row, const void *vec, int64_t n) {
 
 /* ------------------------------------------------------ activation quantizer */
 
-/* As quant_row_q8_0_ref: d = amax/127, id = 1/d, code = roundf(x * id); FCVTAS
+/* As quant_row_q8_0_ref: d = amax/127, id = 1/d (quant_recip_or_zero), code = roundf(x * id); FCVTAS
  * (vcvtaq_s32_f32) is round-to-nearest, ties away from zero, i.e. roundf. */
 static float kn_quantize_block(const float *x, int8_t *qs, int *sum) {
     float32x4_t v[8];
@@ -121,7 +121,7 @@ static float kn_quantize_block(const float *x, int8_t *qs, int *sum) {
     for (int k = 1; k < 8; k++) m = vmaxq_f32(m, vabsq_f32(v[k]));
     const float amax = vmaxvq_f32(m);
     const float d = amax / ((1 << 7) - 1);
-    const float id = d ? 1.0f / d : 0.0f;
+    const float id = quant_recip_or_zero(d);
     int32x4_t total = vdupq_n_s32(0);
     int16x8_t h[4];
     for (int k = 0; k < 4; k++) {
