@@ -95,7 +95,8 @@ KernelRowDotFn kernels_row_dot(const KernelSet *ks, uint32_t type, int64_t cols)
 int kernels_x86_sets(const KernelSet **out, int max);
 int kernels_arm_sets(const KernelSet **out, int max);
 
-/* ---- scalar kernels, shared with the SIMD files for their tails ---- */
+/* ---- the scalar kernels by name (kernels_scalar()'s table holds them; the
+ * tests also call them directly) ---- */
 float kernels_dot_f32_scalar(const void *row, const void *vec, int64_t n);
 float kernels_dot_f16_scalar(const void *row, const void *vec, int64_t n);
 float kernels_dot_bf16_scalar(const void *row, const void *vec, int64_t n);

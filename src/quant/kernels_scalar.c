@@ -4,8 +4,9 @@
  * ggml_vec_dot_*_generic), down to the order of the float operations that fold a
  * block's integer sum into the total, so their results are those of a llama.cpp
  * build without SIMD. The float kernels sum left to right in float, the order of
- * llama2.c's matmul. Called through kernels_scalar() and, for short tails and
- * short F32 rows, by the SIMD files.
+ * llama2.c's matmul. Called through kernels_scalar(), which kernels_row_dot()
+ * also uses for short F32 rows whatever the active set (the SIMD files do their
+ * own tails).
  */
 #include "quant/kernels.h"
 
