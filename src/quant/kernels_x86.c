@@ -224,31 +224,19 @@ static QL_AVX2 float kx_quantize_block(const float *x, int8_t *qs, int *sum) {
 
 static QL_AVX2 void kx_quantize_q8_0(const float *x, void *vy, int64_t n) {
     BlockQ8_0 *y = vy;
-    const int64_t nb = (n + QK8_0 - 1) / QK8_0;
-    for (int64_t i = 0; i < nb; i++) {
-        float tail[QK8_0] = {0};
-        const float *src = x + i * QK8_0;
-        if ((i + 1) * QK8_0 > n) { /* last, partial block: zero-padded copy */
-            memcpy(tail, src, (size_t)(n - i * QK8_0) * sizeof(float));
-            src = tail;
-        }
+    float tail[QK8_0];
+    for (int64_t i = 0; i < (n + QK8_0 - 1) / QK8_0; i++) {
         int sum;
-        y[i].d = half_from_f32(kx_quantize_block(src, y[i].qs, &sum));
+        y[i].d = half_from_f32(kx_quantize_block(kernels_vec_block_at(x, n, i, tail), y[i].qs, &sum));
     }
 }
 
 static QL_AVX2 void kx_quantize_q8_1(const float *x, void *vy, int64_t n) {
     BlockQ8_1 *y = vy;
-    const int64_t nb = (n + QK8_1 - 1) / QK8_1;
-    for (int64_t i = 0; i < nb; i++) {
-        float tail[QK8_1] = {0};
-        const float *src = x + i * QK8_1;
-        if ((i + 1) * QK8_1 > n) {
-            memcpy(tail, src, (size_t)(n - i * QK8_1) * sizeof(float));
-            src = tail;
-        }
+    float tail[QK8_1];
+    for (int64_t i = 0; i < (n + QK8_1 - 1) / QK8_1; i++) {
         int sum;
-        const float d = kx_quantize_block(src, y[i].qs, &sum);
+        const float d = kx_quantize_block(kernels_vec_block_at(x, n, i, tail), y[i].qs, &sum);
         y[i].d = half_from_f32(d);
         y[i].s = half_from_f32(sum * d);
     }
