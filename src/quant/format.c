@@ -3,7 +3,7 @@
  * Called by plans (names, parsing), the quantizer (block sizes, padding) and every
  * screen that prints a size. GGML facts come from type_traits(); the teaching
  * formats' sizes follow the counting rule in format.h, in one function
- * (teach_bits) so the bytes and the bits per weight cannot disagree.
+ * (dense_bytes) so the bytes and the bits per weight cannot disagree.
  */
 #include "quant/format.h"
 

@@ -187,12 +187,6 @@ typedef struct Group {
     int32_t z;    /* teaching: zero point */
 } Group;
 
-/* ggml's reciprocal, with its one undefined case made 0 (types.c, recip_or_zero). */
-static float recip_or_zero(float d) {
-    const float id = d ? 1.0f / d : 0.0f;
-    return isinf(id) ? 0.0f : id;
-}
-
 /* Parameters of a group of n values (float, as the reference quantizer sees them). */
 static void group_params(Format f, const float *x, int64_t n, Group *g) {
     memset(g, 0, sizeof *g);
@@ -204,14 +198,14 @@ static void group_params(Format f, const float *x, int64_t n, Group *g) {
                 max = x[i];
             }
         const float d = max / -8;
-        g->id = recip_or_zero(d);
+        g->id = quant_recip_or_zero(d);
         g->dh = half_from_f32(d);
         g->d16 = half_to_f32(g->dh);
     } else if (f.kind == FORMAT_GGML) { /* Q8_0: quant_row_q8_0_ref */
         float amax = 0.0f;
         for (int64_t i = 0; i < n; i++) amax = amax > fabsf(x[i]) ? amax : fabsf(x[i]);
         const float d = amax / ((1 << 7) - 1);
-        g->id = recip_or_zero(d);
+        g->id = quant_recip_or_zero(d);
         g->dh = half_from_f32(d);
         g->d16 = half_to_f32(g->dh);
     } else {

@@ -43,6 +43,17 @@ typedef void (*KernelRowDot2Fn)(const void *row0, const void *row1, const void *
  * quant_row_q8_0_ref / quant_row_q8_1_ref on the zero-padded input. */
 typedef void (*KernelQuantizeFn)(const float *x, void *y, int64_t n);
 
+/* Block i of an activation of n floats, for the KernelQuantizeFn of every set
+ * (QK8_0 == QK8_1 values a block): x + QK8_0 * i, or for a last block that n cuts
+ * short a copy in tail padded with zeros, so the block is quantized as a padded
+ * row holds it and x is never read past n. */
+static inline const float *kernels_vec_block_at(const float *x, int64_t n, int64_t i, float tail[QK8_0]) {
+    const float *src = x + i * QK8_0;
+    if ((i + 1) * QK8_0 <= n) return src;
+    for (int64_t k = 0; k < QK8_0; k++) tail[k] = i * QK8_0 + k < n ? src[k] : 0.0f;
+    return tail;
+}
+
 typedef struct KernelSet {
     const char *name;                             /* "scalar", "avx2", "avx-vnni", "neon" */
     KernelRowDotFn row_dot[GGML_TYPE_COUNT];      /* by weight type; NULL: no kernel */
@@ -95,7 +106,8 @@ KernelRowDotFn kernels_row_dot(const KernelSet *ks, uint32_t type, int64_t cols)
 int kernels_x86_sets(const KernelSet **out, int max);
 int kernels_arm_sets(const KernelSet **out, int max);
 
-/* ---- scalar kernels, shared with the SIMD files for their tails ---- */
+/* ---- the scalar kernels by name (kernels_scalar()'s table holds them; the
+ * tests also call them directly) ---- */
 float kernels_dot_f32_scalar(const void *row, const void *vec, int64_t n);
 float kernels_dot_f16_scalar(const void *row, const void *vec, int64_t n);
 float kernels_dot_bf16_scalar(const void *row, const void *vec, int64_t n);

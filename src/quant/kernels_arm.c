@@ -112,7 +112,7 @@ static float kn_dot_bf16(const void *row, const void *vec, int64_t n) {
 
 /* ------------------------------------------------------ activation quantizer */
 
-/* As quant_row_q8_0_ref: d = amax/127, id = 1/d, code = roundf(x * id); FCVTAS
+/* As quant_row_q8_0_ref: d = amax/127, id = 1/d (quant_recip_or_zero), code = roundf(x * id); FCVTAS
  * (vcvtaq_s32_f32) is round-to-nearest, ties away from zero, i.e. roundf. */
 static float kn_quantize_block(const float *x, int8_t *qs, int *sum) {
     float32x4_t v[8];
@@ -121,7 +121,7 @@ static float kn_quantize_block(const float *x, int8_t *qs, int *sum) {
     for (int k = 1; k < 8; k++) m = vmaxq_f32(m, vabsq_f32(v[k]));
     const float amax = vmaxvq_f32(m);
     const float d = amax / ((1 << 7) - 1);
-    const float id = d ? 1.0f / d : 0.0f;
+    const float id = quant_recip_or_zero(d);
     int32x4_t total = vdupq_n_s32(0);
     int16x8_t h[4];
     for (int k = 0; k < 4; k++) {
@@ -138,31 +138,19 @@ static float kn_quantize_block(const float *x, int8_t *qs, int *sum) {
 
 static void kn_quantize_q8_0(const float *x, void *vy, int64_t n) {
     BlockQ8_0 *y = vy;
-    const int64_t nb = (n + QK8_0 - 1) / QK8_0;
-    for (int64_t i = 0; i < nb; i++) {
-        float tail[QK8_0] = {0};
-        const float *src = x + i * QK8_0;
-        if ((i + 1) * QK8_0 > n) {
-            memcpy(tail, src, (size_t)(n - i * QK8_0) * sizeof(float));
-            src = tail;
-        }
+    float tail[QK8_0];
+    for (int64_t i = 0; i < (n + QK8_0 - 1) / QK8_0; i++) {
         int sum;
-        y[i].d = half_from_f32(kn_quantize_block(src, y[i].qs, &sum));
+        y[i].d = half_from_f32(kn_quantize_block(kernels_vec_block_at(x, n, i, tail), y[i].qs, &sum));
     }
 }
 
 static void kn_quantize_q8_1(const float *x, void *vy, int64_t n) {
     BlockQ8_1 *y = vy;
-    const int64_t nb = (n + QK8_1 - 1) / QK8_1;
-    for (int64_t i = 0; i < nb; i++) {
-        float tail[QK8_1] = {0};
-        const float *src = x + i * QK8_1;
-        if ((i + 1) * QK8_1 > n) {
-            memcpy(tail, src, (size_t)(n - i * QK8_1) * sizeof(float));
-            src = tail;
-        }
+    float tail[QK8_1];
+    for (int64_t i = 0; i < (n + QK8_1 - 1) / QK8_1; i++) {
         int sum;
-        const float d = kn_quantize_block(src, y[i].qs, &sum);
+        const float d = kn_quantize_block(kernels_vec_block_at(x, n, i, tail), y[i].qs, &sum);
         y[i].d = half_from_f32(d);
         y[i].s = half_from_f32(sum * d);
     }

@@ -4,8 +4,9 @@
  * ggml_vec_dot_*_generic), down to the order of the float operations that fold a
  * block's integer sum into the total, so their results are those of a llama.cpp
  * build without SIMD. The float kernels sum left to right in float, the order of
- * llama2.c's matmul. Called through kernels_scalar() and, for short tails and
- * short F32 rows, by the SIMD files.
+ * llama2.c's matmul. Called through kernels_scalar(), which kernels_row_dot()
+ * also uses for short F32 rows whatever the active set (the SIMD files do their
+ * own tails).
  */
 #include "quant/kernels.h"
 
@@ -21,28 +22,20 @@
 
 /* ------------------------------------------------------ activation quantizers */
 
-/* The last partial block goes through a zero-padded copy, so the reference
- * quantizer sees exactly what a padded row holds and x is never read past n. */
+/* Block by block through the reference quantizer, the last partial block as a
+ * zero-padded copy (kernels_vec_block_at). */
 void kernels_quantize_q8_0_scalar(const float *x, void *vy, int64_t n) {
     BlockQ8_0 *y = vy;
-    const int64_t whole = n / QK8_0 * QK8_0;
-    if (whole > 0) quant_row_q8_0_ref(x, y, whole);
-    if (whole < n) {
-        float tail[QK8_0] = {0};
-        memcpy(tail, x + whole, (size_t)(n - whole) * sizeof(float));
-        quant_row_q8_0_ref(tail, y + whole / QK8_0, QK8_0);
-    }
+    float tail[QK8_0];
+    for (int64_t i = 0; i < (n + QK8_0 - 1) / QK8_0; i++)
+        quant_row_q8_0_ref(kernels_vec_block_at(x, n, i, tail), &y[i], QK8_0);
 }
 
 void kernels_quantize_q8_1_scalar(const float *x, void *vy, int64_t n) {
     BlockQ8_1 *y = vy;
-    const int64_t whole = n / QK8_1 * QK8_1;
-    if (whole > 0) quant_row_q8_1_ref(x, y, whole);
-    if (whole < n) {
-        float tail[QK8_1] = {0};
-        memcpy(tail, x + whole, (size_t)(n - whole) * sizeof(float));
-        quant_row_q8_1_ref(tail, y + whole / QK8_1, QK8_1);
-    }
+    float tail[QK8_1];
+    for (int64_t i = 0; i < (n + QK8_1 - 1) / QK8_1; i++)
+        quant_row_q8_1_ref(kernels_vec_block_at(x, n, i, tail), &y[i], QK8_1);
 }
 
 /* ------------------------------------------------------------ float weights */

@@ -182,7 +182,7 @@ static QL_AVX2 float kx_dot_bf16(const void *row, const void *vec, int64_t n) {
 /* ------------------------------------------------------ activation quantizer */
 
 /* One block of 32 floats -> codes, exactly as quant_row_q8_0_ref: d = amax/127 and
- * id = 1/d in float, code = roundf(x * id). roundf rounds halves away from zero,
+ * id = 1/d in float (quant_recip_or_zero), code = roundf(x * id). roundf rounds halves away from zero,
  * which no SSE/AVX rounding mode does, so it is rebuilt: t = trunc(v) and
  * f = v - t (exact: f is v's fraction bits); add sign(v) when |f| >= 0.5.
  * Returns d; *sum gets the sum of the 32 codes (for Q8_1's s). */
@@ -198,7 +198,7 @@ static QL_AVX2 float kx_quantize_block(const float *x, int8_t *qs, int *sum) {
     const float amax = _mm_cvtss_f32(m4); /* max is exact, so its order is free */
 
     const float d = amax / ((1 << 7) - 1);
-    const float id = d ? 1.0f / d : 0.0f;
+    const float id = quant_recip_or_zero(d);
     const __m256 vid = _mm256_set1_ps(id);
     const __m256 half = _mm256_set1_ps(0.5f);
     const __m256 one = _mm256_set1_ps(1.0f);
@@ -224,31 +224,19 @@ static QL_AVX2 float kx_quantize_block(const float *x, int8_t *qs, int *sum) {
 
 static QL_AVX2 void kx_quantize_q8_0(const float *x, void *vy, int64_t n) {
     BlockQ8_0 *y = vy;
-    const int64_t nb = (n + QK8_0 - 1) / QK8_0;
-    for (int64_t i = 0; i < nb; i++) {
-        float tail[QK8_0] = {0};
-        const float *src = x + i * QK8_0;
-        if ((i + 1) * QK8_0 > n) { /* last, partial block: zero-padded copy */
-            memcpy(tail, src, (size_t)(n - i * QK8_0) * sizeof(float));
-            src = tail;
-        }
+    float tail[QK8_0];
+    for (int64_t i = 0; i < (n + QK8_0 - 1) / QK8_0; i++) {
         int sum;
-        y[i].d = half_from_f32(kx_quantize_block(src, y[i].qs, &sum));
+        y[i].d = half_from_f32(kx_quantize_block(kernels_vec_block_at(x, n, i, tail), y[i].qs, &sum));
     }
 }
 
 static QL_AVX2 void kx_quantize_q8_1(const float *x, void *vy, int64_t n) {
     BlockQ8_1 *y = vy;
-    const int64_t nb = (n + QK8_1 - 1) / QK8_1;
-    for (int64_t i = 0; i < nb; i++) {
-        float tail[QK8_1] = {0};
-        const float *src = x + i * QK8_1;
-        if ((i + 1) * QK8_1 > n) {
-            memcpy(tail, src, (size_t)(n - i * QK8_1) * sizeof(float));
-            src = tail;
-        }
+    float tail[QK8_1];
+    for (int64_t i = 0; i < (n + QK8_1 - 1) / QK8_1; i++) {
         int sum;
-        const float d = kx_quantize_block(src, y[i].qs, &sum);
+        const float d = kx_quantize_block(kernels_vec_block_at(x, n, i, tail), y[i].qs, &sum);
         y[i].d = half_from_f32(d);
         y[i].s = half_from_f32(sum * d);
     }

@@ -5,7 +5,8 @@
  * positions, max|w| / std (a per-tensor scale is set by max|w|, so this is how
  * many "typical" weights fit between zero and the top of the grid), the
  * kurtosis (heavy tails) and how many weights lie beyond 3 and 6 standard
- * deviations. One pass for the moments (in double), one selection for the top k.
+ * deviations. Three passes in double (mean and max, the central moments, the
+ * counts beyond 3 and 6 std), one selection for the top k.
  */
 #ifndef QL_QUANT_OUTLIERS_H
 #define QL_QUANT_OUTLIERS_H

@@ -4,7 +4,8 @@
  * `stats` commands. GGML formats go row by row through type_traits()'s reference
  * quantizer and decoder, so the blocks are those llama.cpp writes. Teaching
  * formats follow the conventions in format.h; their arithmetic is in
- * teach_params() and teach_code() below, and nowhere else.
+ * qtensor_teach_params() and qtensor_teach_code() below (gptq.c calls them too),
+ * and nowhere else.
  *
  * Work is split over rows (and, for the whole-tensor passes, over the flat
  * array) when the tensor is large enough to pay for waking the pool.

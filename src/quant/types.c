@@ -4,8 +4,9 @@
  * operation: same float expressions, same rounding (roundf for Q8, +0.5/+8.5/+16.5
  * then truncation for the 4/5-bit types), scales stored through half_from_f32.
  * Changing an expression here breaks bit-exactness with llama.cpp's files, which
- * tests/unit/test_quant_exact.c checks against ../shared/reference GGUFs. One
- * deliberate difference, where ggml's C is undefined: see recip_or_zero().
+ * tests/unit/test_qtensor.c checks against the GGUFs in tests/data. One
+ * deliberate difference, where ggml's C is undefined: see quant_recip_or_zero()
+ * (types.h).
  */
 #include "quant/types.h"
 
@@ -175,18 +176,6 @@ static void bf16_from_float(const float *x, void *y, int64_t n) {
 
 /* ---------------------------------------------- reference quantizers (ggml) */
 
-/* ggml's `d ? 1.0f/d : 0.0f`, except that a scale so small (|d| < 2^-128, a block
- * whose largest value is below about 1e-37) that 1/d overflows to inf is treated
- * like 0. ggml multiplies by that inf, gets inf or NaN and converts it to an
- * integer, which C leaves undefined (gcc and clang on x86 write different bytes,
- * UBSan stops). Such a scale is 0 in FP16 anyway, so the block decodes to zeros
- * either way; here its codes are those of 0. For every other input this is
- * ggml's arithmetic unchanged. */
-static inline float recip_or_zero(float d) {
-    const float id = d ? 1.0f / d : 0.0f;
-    return isinf(id) ? 0.0f : id;
-}
-
 void quant_row_q4_0_ref(const float *x, void *vy, int64_t k) {
     const int qk = QK4_0;
     BlockQ4_0 *y = vy;
@@ -201,7 +190,7 @@ void quant_row_q4_0_ref(const float *x, void *vy, int64_t k) {
             }
         }
         const float d = max / -8;
-        const float id = recip_or_zero(d);
+        const float id = quant_recip_or_zero(d);
         y[i].d = half_from_f32(d);
         for (int j = 0; j < qk / 2; ++j) {
             const float x0 = x[i * qk + 0 + j] * id;
@@ -225,7 +214,7 @@ void quant_row_q4_1_ref(const float *x, void *vy, int64_t k) {
             if (v > max) max = v;
         }
         const float d = (max - min) / ((1 << 4) - 1);
-        const float id = recip_or_zero(d);
+        const float id = quant_recip_or_zero(d);
         y[i].d = half_from_f32(d);
         y[i].m = half_from_f32(min);
         for (int j = 0; j < qk / 2; ++j) {
@@ -252,7 +241,7 @@ void quant_row_q5_0_ref(const float *x, void *vy, int64_t k) {
             }
         }
         const float d = max / -16;
-        const float id = recip_or_zero(d);
+        const float id = quant_recip_or_zero(d);
         y[i].d = half_from_f32(d);
         uint32_t qh = 0;
         for (int j = 0; j < qk / 2; ++j) {
@@ -281,7 +270,7 @@ void quant_row_q5_1_ref(const float *x, void *vy, int64_t k) {
             if (v > max) max = v;
         }
         const float d = (max - min) / ((1 << 5) - 1);
-        const float id = recip_or_zero(d);
+        const float id = quant_recip_or_zero(d);
         y[i].d = half_from_f32(d);
         y[i].m = half_from_f32(min);
         uint32_t qh = 0;
@@ -307,7 +296,7 @@ void quant_row_q8_0_ref(const float *x, void *vy, int64_t k) {
             amax = amax > fabsf(v) ? amax : fabsf(v);
         }
         const float d = amax / ((1 << 7) - 1);
-        const float id = recip_or_zero(d);
+        const float id = quant_recip_or_zero(d);
         y[i].d = half_from_f32(d);
         for (int j = 0; j < QK8_0; ++j) {
             const float x0 = x[i * QK8_0 + j] * id;
@@ -325,7 +314,7 @@ void quant_row_q8_1_ref(const float *x, void *vy, int64_t k) {
             amax = amax > fabsf(v) ? amax : fabsf(v);
         }
         const float d = amax / ((1 << 7) - 1);
-        const float id = recip_or_zero(d);
+        const float id = quant_recip_or_zero(d);
         y[i].d = half_from_f32(d);
         int sum = 0;
         for (int j = 0; j < QK8_1 / 2; ++j) {

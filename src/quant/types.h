@@ -12,6 +12,7 @@
 #ifndef QL_QUANT_TYPES_H
 #define QL_QUANT_TYPES_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -94,6 +95,19 @@ typedef struct BlockQ5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; 
 typedef struct BlockQ8_0 { uint16_t d; int8_t qs[QK8_0]; } BlockQ8_0;
 typedef struct BlockQ8_1 { uint16_t d, s; int8_t qs[QK8_1]; } BlockQ8_1;
 typedef struct BlockIQ4_NL { uint16_t d; uint8_t qs[QK4_NL / 2]; } BlockIQ4_NL;
+
+/* ggml's `d ? 1.0f/d : 0.0f`, except that a scale so small (|d| < 2^-128, a block
+ * whose largest value is below about 1e-37) that 1/d overflows to inf is treated
+ * like 0. ggml multiplies by that inf, gets inf or NaN and converts it to an
+ * integer, which C leaves undefined (gcc and clang on x86 write different bytes,
+ * UBSan stops). Such a scale is 0 in FP16 anyway, so the block decodes to zeros
+ * either way; here its codes are those of 0. For every other input this is
+ * ggml's arithmetic unchanged. Every quantizer that computes ggml's 1/d (the
+ * reference ones, GPTQ, the SIMD activation quantizers) takes it from here. */
+static inline float quant_recip_or_zero(float d) {
+    const float id = d ? 1.0f / d : 0.0f;
+    return isinf(id) ? 0.0f : id;
+}
 
 /* Reference row quantizers (ggml-quants.c *_ref), bit-exact with ggml. n must be a
  * multiple of 32 and the input finite. */
