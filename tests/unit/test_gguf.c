@@ -28,15 +28,16 @@
 #include "base/file.h"
 #include "base/half.h"
 #include "gguf/gguf.h"
+#include "lib/proc.h"
 #include "quant/types.h"
 
 /* ================================================================ helpers */
 
+/* tests/data/file under $QUANTLAB_DATA (proc_data_path's root). */
 static const char *data_path(const char *file) {
-    static char buf[4096];
-    const char *root = getenv("QUANTLAB_DATA");
-    snprintf(buf, sizeof buf, "%s/tests/data/%s", root && *root ? root : ".", file);
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/%s", file);
+    return proc_data_path(rel);
 }
 
 static uint32_t f32_bits(float f) {
