@@ -232,7 +232,8 @@ static void test_calib_gptq_copies(void **state) {
     assert_int_equal(qcache_get(cache, model->token_embd, gq, &ge, &err), ST_OK);
     assert_int_equal(qcache_get(cache, model->token_embd, rtn, &re, &err), ST_OK);
     assert_memory_equal(ge->blocks, re->blocks, (size_t)re->rows * re->row_bytes);
-    /* a new calibration drops the old copies: a fresh pointer after it */
+    /* a new calibration drops the old copies: the copy made before it is not
+     * handed out after it (this time its site has no H, so none can be made) */
     const QTensor *before, *after;
     assert_int_equal(qcache_get(cache, wq, gq, &before, &err), ST_OK);
     bool want[64] = {false};
@@ -242,7 +243,6 @@ static void test_calib_gptq_copies(void **state) {
     qcache_set_calibration(cache, &c);
     assert_int_equal(qcache_get(cache, wq, gq, &after, &err), ST_USAGE); /* its site has no H this time */
     assert_non_null(strstr(err.msg, "without the statistics GPTQ needs"));
-    (void)before;
     qcache_delete(cache);
 }
 

@@ -28,15 +28,16 @@
 #include "base/file.h"
 #include "base/half.h"
 #include "gguf/gguf.h"
+#include "lib/proc.h"
 #include "quant/types.h"
 
 /* ================================================================ helpers */
 
+/* tests/data/file under $QUANTLAB_DATA (proc_data_path's root). */
 static const char *data_path(const char *file) {
-    static char buf[4096];
-    const char *root = getenv("QUANTLAB_DATA");
-    snprintf(buf, sizeof buf, "%s/tests/data/%s", root && *root ? root : ".", file);
-    return buf;
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/%s", file);
+    return proc_data_path(rel);
 }
 
 static uint32_t f32_bits(float f) {
@@ -94,15 +95,19 @@ static void b_header(Bytes *b, uint32_t version, uint64_t n_tensors, uint64_t n_
     b_u64(b, n_kv);
 }
 
-static void b_kv_u32(Bytes *b, const char *key, uint32_t v) {
+/* A key and its value type; the value follows. */
+static void b_kv_head(Bytes *b, const char *key, uint32_t type) {
     b_str(b, key);
-    b_u32(b, GGUF_TYPE_UINT32);
+    b_u32(b, type);
+}
+
+static void b_kv_u32(Bytes *b, const char *key, uint32_t v) {
+    b_kv_head(b, key, GGUF_TYPE_UINT32);
     b_u32(b, v);
 }
 
 static void b_kv_str(Bytes *b, const char *key, const char *v) {
-    b_str(b, key);
-    b_u32(b, GGUF_TYPE_STRING);
+    b_kv_head(b, key, GGUF_TYPE_STRING);
     b_str(b, v);
 }
 
@@ -739,8 +744,7 @@ static void test_gguf_count_check_is_tight(void **state) {
     (void)state;
     Bytes b = {0};
     b_header(&b, 3, 0, 1);
-    b_str(&b, "k");
-    b_u32(&b, GGUF_TYPE_UINT8);
+    b_kv_head(&b, "k", GGUF_TYPE_UINT8);
     b_u8(&b, 5);
     assert_int_equal(b.n, 24 + 14);
     GgufFile f;
@@ -761,15 +765,13 @@ static void test_gguf_rejects_huge_string_lengths(void **state) {
     expect_fail(&b, ST_FORMAT, "has length 9223372036854775808");
     /* string value length */
     b_header(&b, 3, 0, 1);
-    b_str(&b, "general.name");
-    b_u32(&b, GGUF_TYPE_STRING);
+    b_kv_head(&b, "general.name", GGUF_TYPE_STRING);
     b_u64(&b, UINT64_MAX);
     b_raw(&b, "llama", 5);
     expect_fail(&b, ST_FORMAT, "key 'general.name'");
     /* one more byte than is there */
     b_header(&b, 3, 0, 1);
-    b_str(&b, "general.name");
-    b_u32(&b, GGUF_TYPE_STRING);
+    b_kv_head(&b, "general.name", GGUF_TYPE_STRING);
     b_u64(&b, 6);
     b_raw(&b, "llama", 5);
     expect_fail(&b, ST_FORMAT, "only 5 bytes are left");
@@ -781,8 +783,7 @@ static void test_gguf_rejects_huge_string_lengths(void **state) {
 }
 
 static void b_kv_array_head(Bytes *b, const char *key, uint32_t elem, uint64_t n) {
-    b_str(b, key);
-    b_u32(b, GGUF_TYPE_ARRAY);
+    b_kv_head(b, key, GGUF_TYPE_ARRAY);
     b_u32(b, elem);
     b_u64(b, n);
 }
@@ -816,13 +817,11 @@ static void test_gguf_rejects_bad_value_types(void **state) {
     (void)state;
     Bytes b = {0};
     b_header(&b, 3, 0, 1);
-    b_str(&b, "k");
-    b_u32(&b, 13);
+    b_kv_head(&b, "k", 13);
     b_u64(&b, 0);
     expect_fail(&b, ST_FORMAT, "key 'k' has unknown value type 13");
     b_header(&b, 3, 0, 1);
-    b_str(&b, "k");
-    b_u32(&b, 0xFFFFFFFFu);
+    b_kv_head(&b, "k", 0xFFFFFFFFu);
     b_u64(&b, 0);
     expect_fail(&b, ST_FORMAT, "unknown value type 4294967295");
     b_header(&b, 3, 0, 1);
@@ -842,8 +841,7 @@ static void test_gguf_reads_nonzero_bool_bytes_as_true(void **state) {
     (void)state;
     Bytes b = {0};
     b_header(&b, 3, 0, 2);
-    b_str(&b, "b");
-    b_u32(&b, GGUF_TYPE_BOOL);
+    b_kv_head(&b, "b", GGUF_TYPE_BOOL);
     b_u8(&b, 2);
     b_kv_array_head(&b, "a", GGUF_TYPE_BOOL, 3);
     b_u8(&b, 0), b_u8(&b, 7), b_u8(&b, 1);
@@ -946,8 +944,7 @@ static void test_gguf_rejects_bad_offsets(void **state) {
 
 static void b_alignment_file(Bytes *b, uint32_t type, uint64_t value) {
     b_header(b, 3, 1, 1);
-    b_str(b, "general.alignment");
-    b_u32(b, type);
+    b_kv_head(b, "general.alignment", type);
     switch (type) {
     case GGUF_TYPE_UINT8: b_u8(b, (uint8_t)value); break;
     case GGUF_TYPE_UINT64: b_u64(b, value); break;
@@ -1026,8 +1023,7 @@ static void test_gguf_rejects_bad_text(void **state) {
     b_u32(&b, GGUF_TYPE_UINT32), b_u32(&b, 1);
     expect_fail(&b, ST_FORMAT, "contains a NUL byte ('gen\\x00ral')");
     b_header(&b, 3, 0, 1);
-    b_str(&b, "general.name");
-    b_u32(&b, GGUF_TYPE_STRING);
+    b_kv_head(&b, "general.name", GGUF_TYPE_STRING);
     b_strn(&b, "a\0b", 3);
     expect_fail(&b, ST_FORMAT, "the value of key 'general.name' contains a NUL byte");
     b_header(&b, 3, 1, 0);

@@ -45,12 +45,18 @@ static void test_half_rounds_to_nearest_even(void **state) {
     assert_int_equal(half_from_f32(1.0f + 0x1.0p-11f + 0x1.0p-20f), 0x3C01); /* just above half */
 }
 
-/* Every one of the 65,536 half patterns survives half -> float -> half
- * (NaNs stay NaN: their payload is not promised). */
+/* Every one of the 65,536 half patterns decodes to the value IEEE 754's binary16
+ * definition gives (sign s, exponent e, mantissa m: (-1)^s 2^(e-15) (1 + m/1024),
+ * 2^-14 m/1024 when e = 0, infinity or NaN when e = 31), and survives
+ * half -> float -> half (NaNs stay NaN: their payload is not promised). */
 static void test_half_round_trips_all_patterns(void **state) {
     (void)state;
     for (uint32_t h = 0; h < 65536; h++) {
         float f = half_to_f32((uint16_t)h);
+        const int e = (int)(h >> 10) & 31, m = (int)(h & 1023);
+        const double sign = (h >> 15) ? -1.0 : 1.0;
+        if (e == 31) assert_true(m ? isnan(f) : f == (float)(sign * INFINITY));
+        else assert_true(f == (float)(sign * (e ? ldexp(1.0 + m / 1024.0, e - 15) : ldexp(m / 1024.0, -14))));
         if (isnan(f)) {
             assert_true(isnan(half_to_f32(half_from_f32(f))));
             continue;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/half.h"
 #include "quant/inspect.h"
 #include "quant/qtensor.h"
 #include "quant/types.h"
@@ -330,8 +331,10 @@ static void test_inspect_f16_bits(void **state) {
     assert_exact(fx->b.decoded[2], 0.0999755859375);
 }
 
-/* Q4_1, Q5_0, Q5_1: every code read back from the packed bits (the fifth bit of
- * code k is bit k of qh) decodes by the type's rule to the value ggml's own
+/* Q4_1, Q5_0, Q5_1: every code is the one unpacked here from the stored block
+ * as ggml lays it out (d, m as FP16; low nibbles of codes 0..15 in bytes 0..15
+ * of qs, codes 16..31 in their high nibbles; the fifth bit of code k is bit k of
+ * the little-endian qh), it decodes by the type's rule to the value ggml's own
  * dequantizer gives, and every decoded value is one of the block's levels. */
 static void test_inspect_codes_follow_the_rule(void **state) {
     Fixture *fx = *state;
@@ -348,7 +351,19 @@ static void test_inspect_codes_follow_the_rule(void **state) {
             const int bits = types[t] == GGML_TYPE_Q4_1 ? 4 : 5;
             assert_int_equal(b->code_bits, bits);
             assert_int_equal(b->n_levels, 1 << bits);
+            /* the stored block, unpacked by hand */
+            const uint8_t *blk = (const uint8_t *)fx->q.blocks + (size_t)i * fx->q.row_bytes;
+            const bool has_m = types[t] != GGML_TYPE_Q5_0;
+            const uint16_t d16 = (uint16_t)(blk[0] | blk[1] << 8), m16 = (uint16_t)(blk[2] | blk[3] << 8);
+            const uint8_t *qh = blk + (has_m ? 4 : 2), *qs = bits == 5 ? qh + 4 : qh;
+            const uint32_t high = bits == 5 ? (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 |
+                                                  (uint32_t)qh[3] << 24
+                                            : 0;
+            assert_exact(b->scale, half_to_f32(d16));
+            if (has_m) assert_exact(b->min, half_to_f32(m16));
             for (int k = 0; k < 32; k++) {
+                const int low = k < 16 ? qs[k] & 15 : qs[k - 16] >> 4;
+                assert_int_equal(b->codes[k], low | (int)((high >> k) & 1) << 4);
                 float want = types[t] == GGML_TYPE_Q5_0 ? (float)(b->codes[k] - 16) * b->scale
                                                         : (float)b->codes[k] * b->scale + b->min;
                 assert_exact(b->decoded[k], want);

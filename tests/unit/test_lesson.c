@@ -523,8 +523,24 @@ static void test_lesson_checks_hold_and_perform(void **state) {
     sess->sens.n = 0;
     sess->sens.valid = false;
 
-    /* every check in the table parses from its own usage line's name */
-    for (int i = 0; i < lesson_check_count(); i++) assert_non_null(lesson_check_info(i).help);
+    /* every check in the table parses from its own usage line's name: its
+     * usage starts with the name; the name alone is that check when it takes no
+     * arguments, and otherwise is refused with the usage line */
+    for (int i = 0; i < lesson_check_count(); i++) {
+        const CheckInfo info = lesson_check_info(i);
+        assert_non_null(info.help);
+        const size_t len = strlen(info.name);
+        assert_true(strncmp(info.usage, info.name, len) == 0 && (info.usage[len] == ' ' || info.usage[len] == '\0'));
+        LessonCheck named;
+        Error err = {0};
+        if (info.args[0] == ARG_NONE) {
+            assert_int_equal(lesson_check_parse(&named, info.name, &err), ST_OK);
+            assert_int_equal(named.kind, i);
+        } else {
+            assert_int_equal(lesson_check_parse(&named, info.name, &err), ST_FORMAT);
+            assert_non_null(strstr(err.msg, info.usage));
+        }
+    }
 }
 
 /* Outliers, GPTQ and pruning: the checks and figures the issue-5 lessons use.

@@ -43,6 +43,37 @@ static uint8_t *bundled_bytes(size_t *len) {
     return buf;
 }
 
+/* A writer holding every key and tensor of the bundled model, for a test to
+ * change a key and write the result with bundled_image. The tensors' data is
+ * borrowed from *buf (the file's bytes), which the caller frees afterwards. */
+static GgufWriter *bundled_writer(uint8_t **buf) {
+    size_t len;
+    *buf = bundled_bytes(&len);
+    GgufFile g;
+    Error err = {0};
+    assert_int_equal(gguf_parse(&g, *buf, len, "x", &err), ST_OK);
+    GgufWriter *w = gguf_writer_new();
+    assert_non_null(w);
+    for (uint64_t i = 0; i < g.n_kv; i++)
+        assert_int_equal(gguf_writer_set_value(w, g.kv[i].key, &g.kv[i].value), ST_OK);
+    for (uint64_t i = 0; i < g.n_tensors; i++) {
+        const GgufTensorInfo *ti = &g.tensors[i];
+        assert_int_equal(gguf_writer_add_tensor(w, ti->name, ti->n_dims, ti->ne, ti->type, ti->data, ti->nbytes),
+                         ST_OK);
+    }
+    gguf_close(&g);
+    return w;
+}
+
+/* The file bundled_writer's writer makes (caller frees); deletes the writer. */
+static uint8_t *bundled_image(GgufWriter *w, size_t *len) {
+    uint8_t *image;
+    Error err = {0};
+    assert_int_equal(gguf_writer_write_buffer(w, &image, len, &err), ST_OK);
+    gguf_writer_delete(w);
+    return image;
+}
+
 static double seconds_since(struct timespec t0) {
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -148,13 +179,8 @@ static void test_limits_vocabulary_of_millions_refused(void **state) {
     expect_line(&err, "tokenizer.bin: vocabulary size 5000000 is more than the 4194304 quantlab accepts");
 
     /* a GGUF that really holds 4,194,305 one-byte tokens (about 38 MB) */
-    GgufFile g;
-    size_t len;
-    uint8_t *buf = bundled_bytes(&len);
-    assert_int_equal(gguf_parse(&g, buf, len, "x", &err), ST_OK);
-    GgufWriter *w = gguf_writer_new();
-    for (uint64_t i = 0; i < g.n_kv; i++)
-        assert_int_equal(gguf_writer_set_value(w, g.kv[i].key, &g.kv[i].value), ST_OK);
+    uint8_t *buf;
+    GgufWriter *w = bundled_writer(&buf);
     size_t n = (size_t)TOKENIZER_MAX_VOCAB + 1;
     const char **strs = malloc(n * sizeof *strs);
     assert_non_null(strs);
@@ -163,16 +189,8 @@ static void test_limits_vocabulary_of_millions_refused(void **state) {
     free(strs);
     assert_true(gguf_writer_remove(w, "tokenizer.ggml.scores"));
     assert_true(gguf_writer_remove(w, "tokenizer.ggml.token_type"));
-    for (uint64_t i = 0; i < g.n_tensors; i++) {
-        const GgufTensorInfo *ti = &g.tensors[i];
-        assert_int_equal(gguf_writer_add_tensor(w, ti->name, ti->n_dims, ti->ne, ti->type, ti->data, ti->nbytes),
-                         ST_OK);
-    }
-    uint8_t *image;
     size_t image_len;
-    assert_int_equal(gguf_writer_write_buffer(w, &image, &image_len, &err), ST_OK);
-    gguf_writer_delete(w);
-    gguf_close(&g);
+    uint8_t *image = bundled_image(w, &image_len);
     Model *m = (Model *)1;
     assert_int_equal(model_open_buffer(&m, image, image_len, "big.gguf", &err), ST_LIMIT);
     assert_null(m);
@@ -189,26 +207,13 @@ static void test_limits_vocabulary_of_millions_refused(void **state) {
  * pieces to RUNSTATE_MAX_CTX, generation sizes its cache by the prompt and -n. */
 static void test_limits_context_of_2_31(void **state) {
     (void)state;
-    size_t len;
-    uint8_t *buf = bundled_bytes(&len);
-    GgufFile g;
-    Error err = {0};
-    assert_int_equal(gguf_parse(&g, buf, len, "x", &err), ST_OK);
-    GgufWriter *w = gguf_writer_new();
-    for (uint64_t i = 0; i < g.n_kv; i++)
-        assert_int_equal(gguf_writer_set_value(w, g.kv[i].key, &g.kv[i].value), ST_OK);
+    uint8_t *buf;
+    GgufWriter *w = bundled_writer(&buf);
     assert_int_equal(gguf_writer_set_u32(w, "llama.context_length", 1u << 31), ST_OK);
-    for (uint64_t i = 0; i < g.n_tensors; i++) {
-        const GgufTensorInfo *ti = &g.tensors[i];
-        assert_int_equal(gguf_writer_add_tensor(w, ti->name, ti->n_dims, ti->ne, ti->type, ti->data, ti->nbytes),
-                         ST_OK);
-    }
-    uint8_t *image;
     size_t image_len;
-    assert_int_equal(gguf_writer_write_buffer(w, &image, &image_len, &err), ST_OK);
-    gguf_writer_delete(w);
-    gguf_close(&g);
+    uint8_t *image = bundled_image(w, &image_len);
 
+    Error err = {0};
     Model *m = NULL;
     assert_int_equal(model_open_buffer(&m, image, image_len, "ctx.gguf", &err), ST_OK);
     assert_int_equal(m->cfg.context_length, INT32_MAX); /* 2^31 clamped to what an int holds */
@@ -272,6 +277,15 @@ static void test_limits_quantized_copies_exceed_memory(void **state) {
 
 /* ---------------------------------------------------------------- texts */
 
+/* len bytes of phrase over and over (not NUL-terminated; caller frees). */
+static char *repeat_text(const char *phrase, size_t len) {
+    const size_t k = strlen(phrase);
+    char *text = malloc(len);
+    assert_non_null(text);
+    for (size_t i = 0; i < len; i++) text[i] = phrase[i % k];
+    return text;
+}
+
 /* A megabyte of prompt encodes in well under a second (the encoder is
  * O(n log n)) into far more tokens than any cache holds; generate refuses it
  * (tests/e2e/test_limits_cli.c runs the command). On a "machine" of 10 MB the
@@ -282,10 +296,7 @@ static void test_limits_megabyte_prompt(void **state) {
     Error err = {0};
     assert_int_equal(model_open(&m, proc_data_path(BUNDLED), NULL, &err), ST_OK);
     size_t len = 1 << 20;
-    char *text = malloc(len);
-    assert_non_null(text);
-    static const char story[] = "Once upon a time, a little dog ran to the park. ";
-    for (size_t i = 0; i < len; i++) text[i] = story[i % (sizeof story - 1)];
+    char *text = repeat_text("Once upon a time, a little dog ran to the park. ", len);
     int *ids = NULL, n = 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -310,9 +321,7 @@ static void test_limits_eval_text_one_huge_piece(void **state) {
     Error err = {0};
     assert_int_equal(model_open(&m, proc_data_path(BUNDLED), NULL, &err), ST_OK);
     size_t len = 1 << 20;
-    char *text = malloc(len);
-    assert_non_null(text);
-    for (size_t i = 0; i < len; i++) text[i] = "the cat sat. "[i % 13];
+    char *text = repeat_text("the cat sat. ", len);
     EvalSet set;
     assert_int_equal(evalset_from_text(&set, m, text, len, "one.txt", EVAL_LLAMA2C, 0, 0, &err), ST_OK);
     assert_int_equal(set.n_seqs, 1);

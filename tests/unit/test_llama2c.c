@@ -20,6 +20,7 @@
 #include "base/file.h"
 #include "gguf/gguf.h"
 #include "gguf/llama2c.h"
+#include "lib/proc.h"
 #include "model/tokenizer.h"
 
 /* "\342\226\201" below is U+2581 "▁" in octal (a hex escape would swallow a
@@ -27,11 +28,11 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *data_path(const char *file) {
-    const char *root = getenv("QUANTLAB_DATA");
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/tests/data/%s", root ? root : ".", file);
-    return path;
+/* tests/data/file under $QUANTLAB_DATA (proc_data_path's root). */
+static const char *data_path(const char *file) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/%s", file);
+    return proc_data_path(rel);
 }
 
 static uint8_t *read_fixture(const char *file, size_t *len) {

@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/file.h"
 #include "base/half.h"
+#include "gguf/gguf.h"
+#include "lib/proc.h"
 #include "base/pool.h"
 #include "quant/matvec.h"
 #include "quant/qtensor.h"
@@ -625,100 +626,14 @@ static void test_qtensor_threaded_same_as_single(void **state) {
 
 /* ------------------------------------- llama.cpp's files (outside reference) */
 
-/* Just enough GGUF v3 to find tensors in the reference files: the real reader is
- * src/gguf/ (in progress elsewhere); this one trusts its input, which is fixed. */
-typedef struct RefTensor {
-    char name[64];
-    uint32_t type;
-    int64_t ne0, ne1;
-    const uint8_t *data;
-} RefTensor;
-
-typedef struct RefFile {
-    FileMap map;
-    int n;
-    RefTensor t[64];
-} RefFile;
-
-static uint64_t rd_u64(const uint8_t **p) {
-    uint64_t v;
-    memcpy(&v, *p, 8);
-    *p += 8;
-    return v;
-}
-static uint32_t rd_u32(const uint8_t **p) {
-    uint32_t v;
-    memcpy(&v, *p, 4);
-    *p += 4;
-    return v;
-}
-
-static void skip_value(const uint8_t **p, uint32_t type) {
-    static const int size[] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
-    if (type == 8) { /* string */
-        uint64_t len = rd_u64(p);
-        *p += len;
-    } else if (type == 9) { /* array */
-        uint32_t et = rd_u32(p);
-        uint64_t n = rd_u64(p);
-        for (uint64_t i = 0; i < n; i++) skip_value(p, et);
-    } else {
-        *p += size[type];
-    }
-}
-
-static bool ref_open(RefFile *f, const char *path) {
-    memset(f, 0, sizeof *f);
-    Error err;
-    if (file_map_open(&f->map, path, &err) != ST_OK) return false;
-    const uint8_t *p = f->map.data;
-    assert_memory_equal(p, "GGUF", 4);
-    p += 4;
-    assert_int_equal(rd_u32(&p), 3);
-    const uint64_t n_tensors = rd_u64(&p), n_kv = rd_u64(&p);
-    assert_true(n_tensors <= 64);
-    uint64_t alignment = 32;
-    for (uint64_t i = 0; i < n_kv; i++) {
-        const uint64_t klen = rd_u64(&p);
-        const bool is_align = klen == 17 && memcmp(p, "general.alignment", 17) == 0;
-        p += klen;
-        const uint32_t type = rd_u32(&p);
-        if (is_align) alignment = rd_u32(&p);
-        else skip_value(&p, type);
-    }
-    uint64_t offsets[64];
-    for (uint64_t i = 0; i < n_tensors; i++) {
-        RefTensor *t = &f->t[i];
-        const uint64_t nlen = rd_u64(&p);
-        assert_true(nlen < sizeof t->name);
-        memcpy(t->name, p, nlen);
-        p += nlen;
-        const uint32_t n_dims = rd_u32(&p);
-        t->ne0 = (int64_t)rd_u64(&p);
-        t->ne1 = n_dims > 1 ? (int64_t)rd_u64(&p) : 1;
-        for (uint32_t d = 2; d < n_dims; d++) rd_u64(&p);
-        t->type = rd_u32(&p);
-        offsets[i] = rd_u64(&p);
-    }
-    const uint64_t header = (uint64_t)(p - f->map.data);
-    const uint64_t base = (header + alignment - 1) / alignment * alignment;
-    for (uint64_t i = 0; i < n_tensors; i++) f->t[i].data = f->map.data + base + offsets[i];
-    f->n = (int)n_tensors;
-    return true;
-}
-
-static const RefTensor *ref_find(const RefFile *f, const char *name) {
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->t[i].name, name) == 0) return &f->t[i];
-    return NULL;
-}
-
-/* llama.cpp's files, copied into tests/data (see its README). */
-static const char *ref_dir(void) {
-    static char dir[1024];
-    const char *root = getenv("QUANTLAB_DATA");
-    snprintf(dir, sizeof dir, "%.900s/tests/data", root && *root ? root : ".");
-    return dir;
+/* llama.cpp's files, copied into tests/data (see its README), read with
+ * gguf_open: test_gguf checks that reader against gguf-py's dumps of them. */
+static void open_ref(GgufFile *f, const char *file) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/stories260K-%s.gguf", file);
+    Error err = {0};
+    if (gguf_open(f, proc_data_path(rel), &err) != ST_OK) fail_msg("%s", err.msg);
+    assert_int_equal(f->version, 3);
 }
 
 /* Every tensor llama.cpp quantized in stories260K-<type>.gguf is byte for byte what
@@ -728,10 +643,8 @@ static const char *ref_dir(void) {
  * double, hence 1e-8). */
 static void test_qtensor_matches_llama_cpp_files(void **state) {
     (void)state;
-    char path[2048];
-    RefFile f32;
-    snprintf(path, sizeof path, "%s/stories260K-f32.gguf", ref_dir());
-    if (!ref_open(&f32, path)) fail_msg("%s is missing", path);
+    GgufFile f32;
+    open_ref(&f32, "f32");
     static const struct {
         const char *file;
         uint32_t type;
@@ -742,31 +655,30 @@ static void test_qtensor_matches_llama_cpp_files(void **state) {
         {"f16", GGML_TYPE_F16, 37},   {"bf16", GGML_TYPE_BF16, 37},
     };
     for (size_t k = 0; k < sizeof refs / sizeof refs[0]; k++) {
-        RefFile qf;
-        snprintf(path, sizeof path, "%s/stories260K-%s.gguf", ref_dir(), refs[k].file);
-        assert_true(ref_open(&qf, path));
+        GgufFile qf;
+        open_ref(&qf, refs[k].file);
         int matched = 0;
-        for (int i = 0; i < qf.n; i++) {
-            const RefTensor *t = &qf.t[i];
+        for (uint64_t i = 0; i < qf.n_tensors; i++) {
+            const GgufTensorInfo *t = &qf.tensors[i];
             if (t->type != refs[k].type) continue;
-            const RefTensor *src = ref_find(&f32, t->name);
+            const GgufTensorInfo *src = gguf_find_tensor(&f32, t->name);
             assert_non_null(src);
             assert_int_equal(src->type, GGML_TYPE_F32);
             QTensor q;
-            quantize_ok(&q, (const float *)src->data, src->ne1, src->ne0, format_ggml(t->type),
-                        NULL);
+            quantize_ok(&q, (const float *)src->data, (int64_t)src->ne[1], (int64_t)src->ne[0],
+                        format_ggml(t->type), NULL);
             if (memcmp(q.blocks, t->data, (size_t)q.rows * q.row_bytes) != 0)
                 fail_msg("%s: tensor %s differs from llama.cpp's", refs[k].file, t->name);
             qtensor_free(&q);
             matched++;
         }
         assert_int_equal(matched, refs[k].expect_tensors);
-        file_map_close(&qf.map);
+        gguf_close(&qf);
 
         /* quantize-stats-<type>.txt: "q4_0::NAME   : rmse X, maxerr Y, ..." */
-        snprintf(path, sizeof path, "%s/quantize-stats/quantize-stats-%s.txt", ref_dir(),
-                 refs[k].file);
-        FILE *fp = fopen(path, "r");
+        char rel[256];
+        snprintf(rel, sizeof rel, "tests/data/quantize-stats/quantize-stats-%s.txt", refs[k].file);
+        FILE *fp = fopen(proc_data_path(rel), "r");
         if (!fp) continue; /* none for f16 / bf16 */
         char line[512];
         int checked = 0;
@@ -776,13 +688,13 @@ static void test_qtensor_matches_llama_cpp_files(void **state) {
             char *sep = strstr(line, "::");
             if (!sep || sscanf(sep + 2, "%127s : rmse %lf, maxerr %lf", name, &rmse, &maxerr) != 3)
                 continue;
-            const RefTensor *src = ref_find(&f32, name);
+            const GgufTensorInfo *src = gguf_find_tensor(&f32, name);
             assert_non_null(src);
             QTensor q;
-            quantize_ok(&q, (const float *)src->data, src->ne1, src->ne0,
+            quantize_ok(&q, (const float *)src->data, (int64_t)src->ne[1], (int64_t)src->ne[0],
                         format_ggml(refs[k].type), NULL);
             WeightStats s;
-            stats_compute((const float *)src->data, q.dequant, src->ne0 * src->ne1, NULL, &s);
+            stats_compute((const float *)src->data, q.dequant, (int64_t)src->n_elements, NULL, &s);
             if (fabs(s.rmse - rmse) > 1e-8 || fabs(s.max_abs_err - maxerr) > 1e-8)
                 fail_msg("%s %s: rmse %.8f maxerr %.8f, llama.cpp %.8f %.8f", refs[k].file, name,
                          s.rmse, s.max_abs_err, rmse, maxerr);
@@ -792,7 +704,7 @@ static void test_qtensor_matches_llama_cpp_files(void **state) {
         fclose(fp);
         assert_int_equal(checked, 43); /* every tensor but ffn_down, norms included */
     }
-    file_map_close(&f32.map);
+    gguf_close(&f32);
 }
 
 int main(void) {
