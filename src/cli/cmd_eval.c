@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "base/datadir.h"
 #include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
