@@ -11,6 +11,7 @@
 #include "base/datadir.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "tui/theme.h"
 #include "tui/tui.h"
 
 #define QUANTLAB_VERSION "0.1.0"
@@ -100,8 +101,7 @@ static int run_explorer(int argc, char **argv) {
         return 2;
     }
     const char *theme = cli_str(&a, "theme", NULL);
-    if (theme && strcmp(theme, "default") && strcmp(theme, "contrast") && strcmp(theme, "mono") &&
-        strcmp(theme, "high-contrast") && strcmp(theme, "projector") && strcmp(theme, "monochrome")) {
+    if (theme && theme_from_name(theme) < 0) {
         fprintf(stderr, "quantlab: unknown theme '%s' (default, contrast or mono)\n", theme);
         return 2;
     }

@@ -32,8 +32,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "base/clock.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -48,12 +49,6 @@
  * before it sleeps. */
 #define POOL_SPIN_SECONDS 50e-6
 #define POOL_YIELD_SECONDS 2e-3
-
-static double pool_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct PoolJob {
     PoolFn fn;
@@ -91,7 +86,7 @@ static void *worker_main(void *arg) {
         /* Spin, then yield, for the next generation (the clock read every 64
          * turns), then sleep on the condition. */
         unsigned gen = seen;
-        const double start = pool_now();
+        const double start = clock_now();
         bool yielding = false;
         for (unsigned spin = 1;; spin++) {
             gen = atomic_load_explicit(&p->generation, memory_order_acquire);
@@ -99,7 +94,7 @@ static void *worker_main(void *arg) {
             if (yielding) sched_yield();
             else POOL_RELAX();
             if ((spin & 63) == 0) {
-                const double waited = pool_now() - start;
+                const double waited = clock_now() - start;
                 if (waited > POOL_YIELD_SECONDS) break;
                 yielding = waited > POOL_SPIN_SECONDS;
             }

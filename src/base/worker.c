@@ -1,14 +1,11 @@
 /* worker.c — see worker.h. One thread, a FIFO of jobs, a list of finished jobs. */
 #include "base/worker.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct Job {
     int kind;
@@ -34,7 +31,6 @@ struct Worker {
     Pool *pool;
     _Atomic double progress;
     char stage[64];
-    int pipe[2];          /* wakes the interface loop */
 };
 
 static void report(void *ctx, double done, const char *stage) {
@@ -71,11 +67,6 @@ static void *worker_main(void *arg) {
         j->next = w->finished;
         w->finished = j;
         pthread_cond_broadcast(&w->idle);
-        if (w->pipe[1] >= 0) {
-            char b = 1;
-            ssize_t n = write(w->pipe[1], &b, 1);
-            (void)n; /* a full pipe already means "wake up" */
-        }
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
@@ -87,11 +78,6 @@ Worker *worker_new(int n_threads) {
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->idle, NULL);
-    w->pipe[0] = w->pipe[1] = -1;
-    if (pipe(w->pipe) == 0) {
-        fcntl(w->pipe[0], F_SETFL, O_NONBLOCK);
-        fcntl(w->pipe[1], F_SETFL, O_NONBLOCK);
-    }
     w->pool = pool_new(n_threads > 0 ? n_threads : pool_cpu_count());
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         pool_delete(w->pool);
@@ -182,9 +168,6 @@ bool worker_any_busy(Worker *w) {
 }
 
 int worker_poll(Worker *w, void *app) {
-    char drain[64];
-    while (w->pipe[0] >= 0 && read(w->pipe[0], drain, sizeof drain) > 0) {
-    }
     pthread_mutex_lock(&w->mu);
     Job *list = w->finished;
     w->finished = NULL;
@@ -208,10 +191,6 @@ int worker_poll(Worker *w, void *app) {
     return n;
 }
 
-int worker_wakeup_fd(Worker *w) {
-    return w->pipe[0];
-}
-
 void worker_delete(Worker *w, void *app) {
     if (!w) return;
     pthread_mutex_lock(&w->mu);
@@ -222,8 +201,6 @@ void worker_delete(Worker *w, void *app) {
     pthread_join(w->thread, NULL);
     worker_poll(w, app);
     pool_delete(w->pool);
-    if (w->pipe[0] >= 0) close(w->pipe[0]);
-    if (w->pipe[1] >= 0) close(w->pipe[1]);
     pthread_cond_destroy(&w->idle);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->mu);

@@ -28,8 +28,6 @@ typedef Status (*JobRun)(void *ctx, Pool *pool, const Progress *progress, Error 
  * superseded or cancelled job. */
 typedef void (*JobDone)(void *app, void *ctx, Status st, const Error *err);
 
-enum { WORKER_MAX_KINDS = 16 };
-
 /* n_threads for the worker's pool (its matrix products); 0 = cores. */
 Worker *worker_new(int n_threads);
 /* Cancels everything, waits for the thread, runs pending completions with
@@ -50,8 +48,5 @@ bool worker_any_busy(Worker *w);
 
 /* Runs completions of finished jobs on this thread. Returns how many ran. */
 int worker_poll(Worker *w, void *app);
-
-/* A file descriptor that becomes readable when a job finishes (for poll()); -1 if none. */
-int worker_wakeup_fd(Worker *w);
 
 #endif

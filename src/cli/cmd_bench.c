@@ -21,7 +21,6 @@
 
 #include "base/clock.h"
 #include "base/datadir.h"
-#include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -279,7 +278,7 @@ static Status run_gptq(Bench *b, Pool *pool, Error *err) {
     GptqFigures *g = &b->gptq;
     const bool big = b->matrix_weights >= TARGET_MIN_WEIGHTS;
     char path[4096];
-    if (!datadir_find("assets/calib.txt", path, sizeof path))
+    if (!datadir_find(CLI_CALIB_TEXT, path, sizeof path))
         return error_set(err, ST_IO, "bench: the bundled assets/calib.txt is missing (or give --no-gptq)");
     bool *want = calloc((size_t)m->n_tensors + 1, sizeof *want);
     if (!want) return error_set(err, ST_NOMEM, "bench: out of memory");
@@ -287,16 +286,12 @@ static Status run_gptq(Bench *b, Pool *pool, Error *err) {
         const ModelTensor *t = &m->tensors[i];
         if (plan_is_quantizable(t) && t->role != ROLE_TOKEN_EMBD && (!big || t->layer == 0)) want[i] = true;
     }
-    char *text = NULL;
-    size_t len = 0;
     EvalSet set = {0};
     Calibration cal = {0};
     Format f;
     CalibOptions opt = {want, 0};
     Status st = format_parse("q4_0+gptq", &f, err);
-    if (st == ST_OK) st = file_read_all(path, 16u << 20, &text, &len, err);
-    if (st == ST_OK)
-        st = evalset_from_text(&set, m, text, len, "calib.txt", EVAL_LLAMA2C, 0, big ? GPTQ_BIG_CALIB_TOKENS : 0, err);
+    if (st == ST_OK) st = cli_read_eval_set(path, "calib.txt", m, big ? GPTQ_BIG_CALIB_TOKENS : 0, &set, err);
     if (st == ST_OK) st = calib_run(&cal, m, &set, "calib.txt", &opt, pool, NULL, err);
     g->scope = big ? "block 0" : "every matrix with an input";
     g->threads = pool_threads(pool);
@@ -324,7 +319,6 @@ static Status run_gptq(Bench *b, Pool *pool, Error *err) {
     g->done = st == ST_OK;
     calib_free(&cal);
     evalset_free(&set);
-    free(text);
     free(want);
     return st;
 }

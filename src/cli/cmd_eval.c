@@ -4,9 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "base/datadir.h"
 #include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
@@ -164,16 +162,9 @@ Status cmd_eval(int argc, char **argv, Error *err) {
     if ((st = open_plan(&a, m, &plan, &has_plan, plan_label, sizeof plan_label, err)) ||
         (st = weights_init_f32(&base, m, err)))
         goto done;
-    if (has_plan) {
-        cache = qcache_new(m, pool);
-        if (!cache) {
-            st = error_set(err, ST_NOMEM, "out of memory for the quantized copies");
-            goto done;
-        }
-        if ((st = cli_calibrate(&a, m, &plan, cache, pool, calib_note, sizeof calib_note, err)) ||
-            (st = weights_init_plan(&planned, m, &plan, cache, err)))
-            goto done;
-    }
+    if (has_plan && ((st = cli_plan_cache(&a, m, &plan, pool, &cache, calib_note, sizeof calib_note, err)) ||
+                     (st = weights_init_plan(&planned, m, &plan, cache, err))))
+        goto done;
     Progress progress = cli_progress("eval");
     QualityResult r;
     st = eval_quality(&base, has_plan ? &planned : NULL, &set, pool, &progress, &r, err);

@@ -101,11 +101,7 @@ Status cmd_generate(int argc, char **argv, Error *err) {
         fprintf(stderr, "quantlab: note: running %ld positions; %s declares a context of %d\n",
                 positions, file_basename(m->path), m->cfg.context_length);
     if (has_plan) {
-        if (!(cache = qcache_new(m, pool))) {
-            st = error_set(err, ST_NOMEM, "out of memory for the quantized copies");
-            goto done;
-        }
-        if ((st = cli_calibrate(&a, m, &plan, cache, pool, calib_note, sizeof calib_note, err)) ||
+        if ((st = cli_plan_cache(&a, m, &plan, pool, &cache, calib_note, sizeof calib_note, err)) ||
             (st = weights_init_plan(&w, m, &plan, cache, err)))
             goto done;
         if (calib_note[0] && isatty(STDERR_FILENO)) fprintf(stderr, "quantlab: calibration: %s\n", calib_note);

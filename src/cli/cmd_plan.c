@@ -91,13 +91,16 @@ Status cmd_plan(int argc, char **argv, Error *err) {
     }
     if (a.n_pos > 0) return error_set(err, ST_USAGE, "plan: unexpected argument '%s'", a.pos[0]);
     const char *out = cli_str(&a, "output", NULL);
-    if (out && (st = cli_check_output(out, NULL, cli_has(&a, "force"), err))) return st;
+    char path[4096];
+    if ((st = cli_model_path(&a, false, path, sizeof path, err)) ||
+        (out && (st = cli_check_output(out, path, cli_has(&a, "force"), err))))
+        return st;
     Model *m = NULL;
     Plan p = {0};
     bool given;
     char desc[128];
     char *text = NULL;
-    if ((st = cli_open_model(&a, false, &m, err))) goto done;
+    if ((st = model_open(&m, path, cli_str(&a, "tokenizer", NULL), err))) goto done;
     if (cli_has(&a, "budget")) {
         if (cli_has(&a, "plan") || cli_has(&a, "type") || cli_has(&a, "preset")) {
             st = error_set(err, ST_USAGE, "plan: --budget makes its own plan; leave out --plan, --type and --preset");
@@ -105,10 +108,6 @@ Status cmd_plan(int argc, char **argv, Error *err) {
         }
         if ((st = budget_plan(&a, m, &p, desc, sizeof desc, err))) goto done;
     } else if ((st = cli_plan(&a, m, &p, &given, desc, sizeof desc, err))) {
-        goto done;
-    }
-    if (out && file_same(out, m->path)) {
-        st = error_set(err, ST_USAGE, "%s: that is the model; quantlab never writes over it", out);
         goto done;
     }
     if ((st = plan_to_text(&p, m, &text, err))) goto done;

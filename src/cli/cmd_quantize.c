@@ -73,13 +73,8 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
         st = error_set(err, ST_USAGE, "quantize: say what to quantize to: --type q4_0, --preset int8 or --plan FILE");
         goto done;
     }
-    cache = qcache_new(m, pool);
-    if (!cache) {
-        st = error_set(err, ST_NOMEM, "out of memory");
-        goto done;
-    }
     char calib_note[512];
-    if ((st = cli_calibrate(&a, m, &p, cache, pool, calib_note, sizeof calib_note, err))) goto done;
+    if ((st = cli_plan_cache(&a, m, &p, pool, &cache, calib_note, sizeof calib_note, err))) goto done;
     if (calib_note[0]) printf("calibration: %s\n", calib_note);
     ExportReport rep;
     if ((st = model_export_gguf(m, &p, cache, fallback, out, &rep, err))) goto done;

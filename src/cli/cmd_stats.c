@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "base/datadir.h"
 #include "base/file.h"
 #include "base/fmt.h"
 #include "cli/commands.h"
@@ -116,32 +114,21 @@ static Status print_outliers(const Model *m, const char *only, int top, Error *e
     return ST_OK;
 }
 
-static void print_calib_progress(void *ctx, double done, const char *stage) {
-    (void)ctx;
-    fprintf(stderr, "\rquantlab stats: %3.0f%% (%s)", 100.0 * done, stage);
-    fflush(stderr);
-}
-
 static Status print_activations(const CliArgs *a, const Model *m, Pool *pool, Error *err) {
     char path[4096];
+    Status st = cli_text_path(a, path, sizeof path, err);
+    if (st != ST_OK) return st;
     const char *arg = cli_str(a, "text", NULL);
-    if (arg) snprintf(path, sizeof path, "%s", arg);
-    else if (!datadir_find("assets/eval.txt", path, sizeof path))
-        return error_set(err, ST_IO, "the bundled text assets/eval.txt is missing; give one with --text FILE");
     const char *name = arg ? arg : file_basename(path);
-    char *text = NULL;
-    size_t len = 0;
     EvalSet set = {0};
     Calibration cal = {0};
     bool *none = calloc((size_t)m->n_tensors + 1, sizeof *none); /* ranges only, no GPTQ statistics */
-    const bool show = isatty(STDERR_FILENO) != 0;
-    Progress progress = {show ? print_calib_progress : NULL, NULL, NULL};
+    Progress progress = cli_progress(a->cmd);
     CalibOptions opt = {none, 0};
-    Status st = none ? ST_OK : error_set(err, ST_NOMEM, "out of memory");
-    if (st == ST_OK && (st = file_read_all(path, 256u << 20, &text, &len, err)) == ST_OK &&
-        (st = evalset_from_text(&set, m, text, len, name, EVAL_LLAMA2C, 0, 0, err)) == ST_OK)
+    st = none ? ST_OK : error_set(err, ST_NOMEM, "out of memory");
+    if (st == ST_OK && (st = cli_read_eval_set(path, name, m, 0, &set, err)) == ST_OK)
         st = calib_run(&cal, m, &set, name, &opt, pool, &progress, err);
-    if (show) fprintf(stderr, "\r%60s\r", "");
+    cli_progress_end(&progress);
     if (st == ST_OK) {
         char b1[32];
         printf("inputs of every weight matrix while the FP32 model reads %s (%s tokens)\n\n", name,
@@ -172,7 +159,6 @@ static Status print_activations(const CliArgs *a, const Model *m, Pool *pool, Er
     }
     calib_free(&cal);
     evalset_free(&set);
-    free(text);
     free(none);
     return st;
 }
@@ -242,13 +228,8 @@ Status cmd_stats(int argc, char **argv, Error *err) {
         st = print_activations(&a, m, pool, err);
         goto done;
     }
-    cache = qcache_new(m, pool);
-    if (!cache) {
-        st = error_set(err, ST_NOMEM, "out of memory");
-        goto done;
-    }
     char calib_note[512];
-    if ((st = cli_calibrate(&a, m, &p, cache, pool, calib_note, sizeof calib_note, err))) goto done;
+    if ((st = cli_plan_cache(&a, m, &p, pool, &cache, calib_note, sizeof calib_note, err))) goto done;
     const char *hist = cli_str(&a, "hist", NULL);
     if (hist) {
         int i = model_find_tensor(m, hist);

@@ -124,23 +124,33 @@ void cli_progress_end(const Progress *p) {
     fflush(stderr);
 }
 
+/* The file option `opt` names, else the bundled file `relative`. */
+static Status given_or_bundled(const CliArgs *a, const char *opt, const char *relative, const char *hint, char *out,
+                               size_t size, Error *err) {
+    const char *given = cli_str(a, opt, NULL);
+    if (!given) return find_bundled(relative, hint, out, size, err);
+    snprintf(out, size, "%s", given);
+    return ST_OK;
+}
+
 Status cli_text_path(const CliArgs *a, char *out, size_t size, Error *err) {
-    const char *text = cli_str(a, "text", NULL);
-    if (text) {
-        snprintf(out, size, "%s", text);
-        return ST_OK;
-    }
-    return find_bundled(CLI_EVAL_TEXT, "give a text with --text FILE", out, size, err);
+    return given_or_bundled(a, "text", CLI_EVAL_TEXT, "give a text with --text FILE", out, size, err);
+}
+
+Status cli_read_eval_set(const char *path, const char *name, const Model *m, int64_t max_tokens, EvalSet *set,
+                         Error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    Status st = file_read_all(path, (size_t)256 << 20, &text, &len, err);
+    if (st == ST_OK) st = evalset_from_text(set, m, text, len, name, EVAL_LLAMA2C, 0, max_tokens, err);
+    free(text);
+    return st;
 }
 
 Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSet *set, Error *err) {
     char path[4096];
-    char *text = NULL;
-    size_t len = 0;
     Status st = cli_text_path(a, path, sizeof path, err);
-    if (st == ST_OK) st = file_read_all(path, (size_t)256 << 20, &text, &len, err);
-    if (st == ST_OK) st = evalset_from_text(set, m, text, len, path, EVAL_LLAMA2C, 0, max_tokens, err);
-    free(text);
+    if (st == ST_OK) st = cli_read_eval_set(path, path, m, max_tokens, set, err);
     return st;
 }
 
@@ -161,23 +171,18 @@ Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache
         return st;
     }
     char path[4096];
-    const char *arg = cli_str(a, "calib", NULL);
-    if (arg) {
-        snprintf(path, sizeof path, "%s", arg);
-    } else if ((st = find_bundled(CLI_CALIB_TEXT, "give a calibration text with --calib FILE", path, sizeof path,
-                                  err)) != ST_OK) {
+    if ((st = given_or_bundled(a, "calib", CLI_CALIB_TEXT, "give a calibration text with --calib FILE", path,
+                               sizeof path, err)) != ST_OK) {
         free(want);
         return st;
     }
+    const char *arg = cli_str(a, "calib", NULL);
     const char *name = arg ? arg : file_basename(path);
-    char *text = NULL;
-    size_t len = 0;
     EvalSet set = {0};
     Calibration cal = {0};
     Progress progress = cli_progress(a->cmd);
     CalibOptions opt = {want, CLI_CALIB_MAX_BYTES};
-    if ((st = file_read_all(path, 256u << 20, &text, &len, err)) == ST_OK &&
-        (st = evalset_from_text(&set, m, text, len, name, EVAL_LLAMA2C, 0, max_tokens, err)) == ST_OK)
+    if ((st = cli_read_eval_set(path, name, m, max_tokens, &set, err)) == ST_OK)
         st = calib_run(&cal, m, &set, name, &opt, pool, &progress, err);
     cli_progress_end(&progress);
     if (st == ST_OK) {
@@ -194,7 +199,13 @@ Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache
     }
     calib_free(&cal);
     evalset_free(&set);
-    free(text);
     free(want);
     return st;
+}
+
+Status cli_plan_cache(const CliArgs *a, const Model *m, const Plan *p, Pool *pool, QuantCache **cache, char *note,
+                      size_t size, Error *err) {
+    snprintf(note, size, "%s", "");
+    if (!(*cache = qcache_new(m, pool))) return error_set(err, ST_NOMEM, "out of memory for the quantized copies");
+    return cli_calibrate(a, m, p, *cache, pool, note, size, err);
 }

@@ -67,6 +67,11 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
 Status cli_calibrate(const CliArgs *a, const Model *m, const Plan *p, QuantCache *c, Pool *pool, char *note,
                      size_t size, Error *err);
 
+/* A new cache of quantized copies on pool (*cache; the caller qcache_deletes it,
+ * also after an error) calibrated for plan p by cli_calibrate (note as there). */
+Status cli_plan_cache(const CliArgs *a, const Model *m, const Plan *p, Pool *pool, QuantCache **cache, char *note,
+                      size_t size, Error *err);
+
 #define CLI_OPT_TEXT {"text", 0, "FILE", "UTF-8 text to measure on (default: the bundled assets/eval.txt, 100 TinyStories pieces)"}
 #define CLI_EVAL_TEXT "assets/eval.txt"
 
@@ -75,6 +80,11 @@ Status cli_text_path(const CliArgs *a, char *out, size_t size, Error *err);
 
 /* Reads that text and builds a llama2.c-protocol token set of at most max_tokens. */
 Status cli_eval_set(const CliArgs *a, const Model *m, int64_t max_tokens, EvalSet *set, Error *err);
+
+/* Reads the text at path (at most 256 MB) and builds a llama2.c-protocol token
+ * set of at most max_tokens (0: all); name is what messages call the text. */
+Status cli_read_eval_set(const char *path, const char *name, const Model *m, int64_t max_tokens, EvalSet *set,
+                         Error *err);
 
 /* A sensitivity scan on the text the options name (--text, --max-tokens; default
  * 2048 tokens of the bundled text), used by `sensitivity` and `plan --budget`. */

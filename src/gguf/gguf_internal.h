@@ -30,6 +30,10 @@ size_t gguf_scalar_size(GgufValueType type);
  * is at least its 8-byte length); 0 for ARRAY and unknown types. */
 size_t gguf_min_elem_size(GgufValueType type);
 
+/* A NUL-terminated heap copy of s[0..len) (s may be NULL when len is 0); NULL
+ * when out of memory. */
+char *gguf_str_copy(const char *s, size_t len);
+
 /* Frees what *v owns (see above) and leaves it as a zeroed UINT8. */
 void gguf_value_free(GgufValue *v);
 

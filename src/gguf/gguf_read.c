@@ -134,14 +134,6 @@ static bool cur_str_view(Cursor *c, const char **s, uint64_t *len, const char *r
     return true;
 }
 
-static char *str_copy(const char *s, uint64_t len) {
-    char *d = malloc((size_t)len + 1);
-    if (!d) return NULL;
-    if (len) memcpy(d, s, (size_t)len);
-    d[len] = '\0';
-    return d;
-}
-
 /* `s` escaped for a message, in the caller's buffer. */
 static const char *shown(char out[MSG_NAME_MAX], const char *s, uint64_t len) {
     return utf8_escape(out, MSG_NAME_MAX, s, (size_t)len);
@@ -217,7 +209,7 @@ static Status read_text(Cursor *c, const char *role, GgufString *out) {
         return error_set(c->err, ST_FORMAT, "%s: %s of %s %s ('%s')", c->name, role, c->what, why,
                          shown(esc, s, n));
     }
-    out->data = str_copy(s, n);
+    out->data = gguf_str_copy(s, (size_t)n);
     if (!out->data) return no_memory(c);
     out->len = n;
     return ST_OK;
@@ -560,7 +552,7 @@ static Status parse(GgufFile *f, Cursor *c) {
 Status gguf_parse(GgufFile *f, const void *buf, size_t len, const char *name, Error *err) {
     assert(f && name && (buf || len == 0));
     memset(f, 0, sizeof *f);
-    f->name = str_copy(name, strlen(name));
+    f->name = gguf_str_copy(name, strlen(name));
     if (!f->name) return error_set(err, ST_NOMEM, "%s: out of memory", name);
     f->buf = buf;
     f->size = len;

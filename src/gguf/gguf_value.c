@@ -48,6 +48,14 @@ const char *gguf_value_type_name(GgufValueType type) {
     return (unsigned)type < GGUF_TYPE_COUNT ? names[type] : "unknown";
 }
 
+char *gguf_str_copy(const char *s, size_t len) {
+    char *d = malloc(len + 1);
+    if (!d) return NULL;
+    if (len) memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
 void gguf_value_free(GgufValue *v) {
     if (!v) return;
     if (v->type == GGUF_TYPE_STRING) free(v->v.str.data);

@@ -60,14 +60,6 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem) {
     return true;
 }
 
-static char *dup_bytes(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (!d) return NULL;
-    if (n) memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
 /* ------------------------------------------------------------ key / values */
 
 static bool key_ok(const char *key) {
@@ -100,7 +92,7 @@ static Status put(GgufWriter *w, const char *key, GgufValue *v) {
         w->kv[i].value = *v;
         return ST_OK;
     }
-    char *k = dup_bytes(key, strlen(key));
+    char *k = gguf_str_copy(key, strlen(key));
     if (!k || !grow((void **)&w->kv, &w->cap_kv, w->n_kv, sizeof *w->kv)) {
         free(k);
         gguf_value_free(v);
@@ -142,7 +134,7 @@ Status gguf_writer_set_str(GgufWriter *w, const char *key, const char *s) {
     GgufValue v = {.type = GGUF_TYPE_STRING};
     v.v.str.len = strlen(s);
     if (gguf_string_problem(s, v.v.str.len)) return ST_USAGE;
-    v.v.str.data = dup_bytes(s, (size_t)v.v.str.len);
+    v.v.str.data = gguf_str_copy(s, (size_t)v.v.str.len);
     if (!v.v.str.data) return ST_NOMEM;
     return put(w, key, &v);
 }
@@ -233,7 +225,7 @@ Status gguf_writer_set_value(GgufWriter *w, const char *key, const GgufValue *sr
         if (src->v.str.len > SIZE_MAX - 1) return ST_NOMEM;
         if (src->v.str.len && gguf_string_problem(src->v.str.data, src->v.str.len))
             return ST_USAGE;
-        v.v.str.data = dup_bytes(src->v.str.data, (size_t)src->v.str.len);
+        v.v.str.data = gguf_str_copy(src->v.str.data, (size_t)src->v.str.len);
         if (!v.v.str.data) return ST_NOMEM;
         break;
     case GGUF_TYPE_ARRAY:
@@ -287,7 +279,7 @@ Status gguf_writer_add_tensor(GgufWriter *w, const char *name, uint32_t n_dims,
     for (size_t i = 0; i < w->n_tensors; i++)
         if (strcmp(w->tensors[i].name, name) == 0) return ST_USAGE;
 
-    char *copy = dup_bytes(name, strlen(name));
+    char *copy = gguf_str_copy(name, strlen(name));
     if (!copy ||
         !grow((void **)&w->tensors, &w->cap_tensors, w->n_tensors, sizeof *w->tensors)) {
         free(copy);

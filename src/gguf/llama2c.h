@@ -38,9 +38,9 @@ Status llama2c_read_config(const uint8_t *buf, size_t len, const char *name, Lla
                            Error *err);
 
 /* Adds the checkpoint's tensors and llama hyper-parameters, and the tokenizer's
- * keys, to `w`. Tensor data is borrowed from `model_buf` (and one copy buffer
- * owned by `w`'s caller through *owned, freed with free()), so both buffers must
- * outlive the write. `model_name` goes to general.name. */
+ * keys, to `w`. Tensor data is borrowed from `model_buf`, which must outlive the
+ * write; nothing is copied, so *owned is always set to NULL (a buffer the caller
+ * would free()). `model_name` goes to general.name. */
 Status llama2c_to_gguf(const uint8_t *model_buf, size_t model_len, const char *model_path,
                        const uint8_t *tok_buf, size_t tok_len, const char *tok_path,
                        const char *model_name, GgufWriter *w, void **owned, Error *err);
