@@ -86,6 +86,11 @@ bool cli_has(const CliArgs *a, const char *name) {
     return a->values[index_of(a, name)] != NULL;
 }
 
+const char *cli_given(const CliArgs *a, const char *name) {
+    int idx = find_long(a->opts, name, strlen(name));
+    return idx < 0 ? NULL : a->values[idx];
+}
+
 const char *cli_str(const CliArgs *a, const char *name, const char *dflt) {
     const char *v = a->values[index_of(a, name)];
     return v ? v : dflt;

@@ -39,6 +39,9 @@ Status cli_parse(CliArgs *a, const char *cmd, const CliOption *opts, int argc, c
 
 bool cli_has(const CliArgs *a, const char *name);
 const char *cli_str(const CliArgs *a, const char *name, const char *dflt);
+/* The value of an option the command may not have at all: NULL when its table
+ * lacks the option or the user did not give it. */
+const char *cli_given(const CliArgs *a, const char *name);
 Status cli_int(const CliArgs *a, const char *name, long min, long max, long dflt, long *out,
                Error *err);
 Status cli_u64(const CliArgs *a, const char *name, uint64_t dflt, uint64_t *out, Error *err);

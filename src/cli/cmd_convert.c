@@ -35,15 +35,12 @@ Status cmd_convert(int argc, char **argv, Error *err) {
     const char *in = a.pos[0];
     const char *out = cli_str(&a, "output", NULL);
     if (!out) return error_set(err, ST_USAGE, "convert: say where to write with -o OUT.gguf");
-    if ((st = cli_check_output(out, in, cli_has(&a, "force"), err))) return st;
-    const char *tok = cli_str(&a, "tokenizer", NULL);
-    if (tok && file_same(out, tok))
-        return error_set(err, ST_USAGE, "%s: that is the tokenizer; quantlab never writes over an input", out);
+    if ((st = cli_check_output(&a, out, in, err))) return st;
 
     GgufFile g;
     void *owned = NULL;
     bool from_llama2c = false;
-    if ((st = model_read_file(in, tok, &g, &owned, &from_llama2c, err))) return st;
+    if ((st = model_read_file(in, cli_str(&a, "tokenizer", NULL), &g, &owned, &from_llama2c, err))) return st;
     if (!from_llama2c) {
         gguf_close(&g);
         free(owned);

@@ -93,7 +93,7 @@ Status cmd_plan(int argc, char **argv, Error *err) {
     const char *out = cli_str(&a, "output", NULL);
     char path[4096];
     if ((st = cli_model_path(&a, false, path, sizeof path, err)) ||
-        (out && (st = cli_check_output(out, path, cli_has(&a, "force"), err))))
+        (out && (st = cli_check_output(&a, out, path, err))))
         return st;
     Model *m = NULL;
     Plan p = {0};

@@ -323,7 +323,7 @@ Status cmd_plot(int argc, char **argv, Error *err) {
     if (max_tokens == 1) return error_set(err, ST_USAGE, "plot: --max-tokens must be 0 (all) or at least 2");
     char model_path[4096];
     if ((st = cli_model_path(&a, false, model_path, sizeof model_path, err)) != ST_OK ||
-        (st = cli_check_output(out, model_path, cli_has(&a, "force"), err)) != ST_OK)
+        (st = cli_check_output(&a, out, model_path, err)) != ST_OK)
         return st;
 
     Model *m = NULL;

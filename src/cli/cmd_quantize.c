@@ -54,10 +54,7 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
 
     char path[4096];
     if ((st = cli_model_path(&a, false, path, sizeof path, err))) return st;
-    if ((st = cli_check_output(out, path, cli_has(&a, "force"), err))) return st;
-    const char *tok = cli_str(&a, "tokenizer", NULL);
-    if (tok && file_same(out, tok))
-        return error_set(err, ST_USAGE, "%s: that is the tokenizer; quantlab never writes over an input", out);
+    if ((st = cli_check_output(&a, out, path, err))) return st;
 
     Model *m = NULL;
     Pool *pool = NULL;
@@ -66,7 +63,7 @@ Status cmd_quantize(int argc, char **argv, Error *err) {
     QuantCache *cache = NULL;
     bool given;
     char desc[128];
-    if ((st = cli_make_pool(&a, &pool, &n_threads, err)) || (st = model_open(&m, path, tok, err)) ||
+    if ((st = cli_make_pool(&a, &pool, &n_threads, err)) || (st = model_open(&m, path, cli_str(&a, "tokenizer", NULL), err)) ||
         (st = cli_plan(&a, m, &p, &given, desc, sizeof desc, err)))
         goto done;
     if (!given) {

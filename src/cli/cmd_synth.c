@@ -61,7 +61,7 @@ Status cmd_synth(int argc, char **argv, Error *err) {
         return st;
     c = (SynthConfig){(int)dim, (int)hidden, (int)layers, (int)heads, (int)kv, (int)vocab, (int)ctx, seed};
     if ((st = synth_config_check(&c, err))) return st;
-    if ((st = cli_check_output(out, NULL, cli_has(&a, "force"), err))) return st;
+    if ((st = cli_check_output(&a, out, NULL, err))) return st;
 
     Pool *pool = NULL;
     int n_threads;

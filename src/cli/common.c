@@ -53,11 +53,19 @@ Status cli_make_pool(const CliArgs *a, Pool **pool, int *n_threads, Error *err) 
     return ST_OK;
 }
 
-Status cli_check_output(const char *out, const char *input, bool force, Error *err) {
-    if (input && file_same(out, input))
+Status cli_check_output(const CliArgs *a, const char *out, const char *model, Error *err) {
+    if (model && file_same(out, model))
         return error_set(err, ST_USAGE, "%s: that is the input model; quantlab never writes over it", out);
+    /* nor over any other file the command reads, --force or not */
+    static const char *const inputs[] = {"tokenizer", "plan", "text", "calib"};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        const char *in = cli_given(a, inputs[i]);
+        if (in && file_same(out, in))
+            return error_set(err, ST_USAGE, "%s: that is the --%s file it reads; quantlab never writes over an input",
+                             out, inputs[i]);
+    }
     if (file_is_dir(out)) return error_set(err, ST_USAGE, "%s: is a directory; give a file name", out);
-    if (!force && file_exists(out))
+    if (!cli_has(a, "force") && file_exists(out))
         return error_set(err, ST_USAGE, "%s: already exists (add --force to replace it)", out);
     return ST_OK;
 }

@@ -96,7 +96,9 @@ Status cli_run_sensitivity(const CliArgs *a, Model *m, Format target, Sensitivit
 Progress cli_progress(const char *cmd);
 void cli_progress_end(const Progress *p);
 
-/* Refuses to write over the input model or (without --force) an existing file. */
-Status cli_check_output(const char *out, const char *input, bool force, Error *err);
+/* Refuses to write over the input model (model, or NULL), any other file the
+ * command reads (--tokenizer, --plan, --text, --calib), a directory, or
+ * (without --force) an existing file. */
+Status cli_check_output(const CliArgs *a, const char *out, const char *model, Error *err);
 
 #endif
