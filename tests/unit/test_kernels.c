@@ -769,6 +769,11 @@ static void test_kernels_quantizer_matches_reference_bytes(void **state) {
         float big[40];
         for (int i = 0; i < 40; i++) big[i] = (i % 2 ? -1.0f : 1.0f) * (1e30f / (float)(i + 1));
         expect_quantizers_agree(sets[s], big, 40, "huge values");
+        /* blocks so small that 1/d overflows (|x| < 127 * 2^-128): the
+         * reference writes code 0, not the -128 of 1/d = inf times 0 */
+        float tiny[64];
+        for (int i = 0; i < 64; i++) tiny[i] = (i % 3 - 1) * 1e-37f * (float)(i + 1) / 64.0f;
+        expect_quantizers_agree(sets[s], tiny, 64, "tiny values");
     }
     /* the reference itself: ties go away from zero, so 2.5 -> 3 and -2.5 -> -3 */
     BlockQ8_0 q;
