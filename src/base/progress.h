@@ -25,4 +25,15 @@ bool progress_update(const Progress *p, double done, const char *stage);
 /* True when cancellation was asked. */
 bool progress_cancelled(const Progress *p);
 
+/* A part of a job: its progress in [0, 1] is reported to the outer one as
+ * [lo, hi), under `stage` (NULL: the part's own stage names); it shares the
+ * outer cancel flag. The span must outlive the Progress made from it. */
+typedef struct ProgressSpan {
+    const Progress *outer;
+    double lo, hi;
+    const char *stage;
+} ProgressSpan;
+
+Progress progress_span(ProgressSpan *span, const Progress *outer, double lo, double hi, const char *stage);
+
 #endif

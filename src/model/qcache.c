@@ -280,35 +280,22 @@ Status qcache_get_progress(QuantCache *c, int tensor, Format f, const Progress *
     return st;
 }
 
-/* Progress of one tensor's build mapped into the whole plan's [k/n, (k+1)/n). */
-typedef struct PrepareProgress {
-    const Progress *outer;
-    int k, n;
-    char stage[96];
-} PrepareProgress;
-
-static void prepare_report(void *ctx, double done, const char *stage) {
-    PrepareProgress *p = ctx;
-    (void)stage;
-    progress_update(p->outer, ((double)p->k + done) / (double)p->n, p->stage);
-}
-
 Status qcache_prepare(QuantCache *c, const Plan *p, const Progress *progress, Error *err) {
-    int n = 0;
+    int n = 0, k = 0;
     for (int i = 0; i < c->m->n_tensors; i++) n += plan_is_quantizable(&c->m->tensors[i]);
-    PrepareProgress pp = {progress, 0, n > 0 ? n : 1, ""};
-    Progress inner = {prepare_report, &pp, progress ? progress->cancel : NULL};
     for (int i = 0; i < c->m->n_tensors; i++) {
         if (!plan_is_quantizable(&c->m->tensors[i])) continue;
         const Format f = p->fmt[i];
-        snprintf(pp.stage, sizeof pp.stage, "%s %s", f.method == METHOD_GPTQ ? "GPTQ" : "quantizing",
-                 c->m->tensors[i].name);
-        if (!progress_update(progress, (double)pp.k / (double)pp.n, pp.stage))
-            return error_set(err, ST_CANCELLED, "cancelled");
+        char stage[96];
+        snprintf(stage, sizeof stage, "%s %s", f.method == METHOD_GPTQ ? "GPTQ" : "quantizing", c->m->tensors[i].name);
+        if (!progress_update(progress, (double)k / n, stage)) return error_set(err, ST_CANCELLED, "cancelled");
+        /* one tensor's build mapped into the plan's [k/n, (k+1)/n) */
+        ProgressSpan span;
+        Progress inner = progress_span(&span, progress, (double)k / n, (double)(k + 1) / n, stage);
         const QTensor *q;
         Status st = qcache_get_progress(c, i, f, &inner, &q, err);
         if (st != ST_OK) return st;
-        pp.k++;
+        k++;
     }
     return ST_OK;
 }

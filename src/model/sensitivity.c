@@ -76,20 +76,6 @@ static double unit_bytes_saved(const Model *m, const SensitivityItem *it, Format
 
 /* ---------------------------------------------------------------- scan */
 
-/* eval_quality's progress mapped into the unit's share of the whole scan. */
-typedef struct UnitProgress {
-    const Progress *outer;
-    int unit, n_units;
-    const char *name;
-} UnitProgress;
-
-static void unit_report(void *ctx, double done, const char *stage) {
-    (void)stage;
-    const UnitProgress *up = ctx;
-    if (up->outer && up->outer->report)
-        up->outer->report(up->outer->ctx, (up->unit + done) / up->n_units, up->name);
-}
-
 /* Most sensitive first; ties in a fixed order (block units, then by tensor). */
 static int by_kl_desc(const void *a, const void *b) {
     const SensitivityItem *x = a, *y = b;
@@ -130,8 +116,9 @@ Status eval_sensitivity(const Model *m, QuantCache *cache, Format target, Sensit
         Plan p = {0};
         Weights w = {0};
         QualityResult r;
-        UnitProgress up = {progress, i, n, u[i].name};
-        Progress sub = {unit_report, &up, progress ? progress->cancel : NULL};
+        /* eval_quality's progress mapped into the unit's share of the scan */
+        ProgressSpan span;
+        Progress sub = progress_span(&span, progress, (double)i / n, (double)(i + 1) / n, u[i].name);
         if ((st = plan_init(&p, m, FORMAT_FP32, err)) == ST_OK) {
             for (int t = 0; t < m->n_tensors; t++)
                 if (unit_has(m, &u[i], t)) p.fmt[t] = target;

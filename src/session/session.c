@@ -859,24 +859,6 @@ bool session_job_progress(Session *s, SessionJobKind kind, double *progress, cha
 
 /* ================================================ beyond rounding */
 
-/* Progress of a part of a job mapped into [lo, hi) of the whole. */
-typedef struct SubProgress {
-    const Progress *outer;
-    double lo, hi;
-} SubProgress;
-
-static void sub_report(void *ctx, double done, const char *stage) {
-    const SubProgress *p = ctx;
-    progress_update(p->outer, p->lo + (p->hi - p->lo) * done, stage);
-}
-
-static Progress sub_progress(SubProgress *sp, const Progress *outer, double lo, double hi) {
-    sp->outer = outer;
-    sp->lo = lo;
-    sp->hi = hi;
-    return (Progress){sub_report, sp, outer ? outer->cancel : NULL};
-}
-
 /* Stops every background job and waits for the worker: they may read weights
  * or cached copies that are about to change. Their completions (ST_CANCELLED)
  * are taken in by the next session_poll. */
@@ -1065,8 +1047,8 @@ static Status method_job_run(void *ctx, Pool *pool, const Progress *progress, Er
     MethodJob *j = ctx;
     Session *s = j->s;
     const Model *m = s->model;
-    SubProgress sp;
-    Progress p = sub_progress(&sp, progress, 0.0, 0.2);
+    ProgressSpan sp;
+    Progress p = progress_span(&sp, progress, 0.0, 0.2, NULL);
     Status st = qcache_prepare(s->cache, &j->gptq, &p, err);
     if (st == ST_OK) st = qcache_prepare(s->cache, &j->rtn, NULL, err);
     /* per matrix: weight error and output error on the calibration inputs */
@@ -1102,11 +1084,11 @@ static Status method_job_run(void *ctx, Pool *pool, const Progress *progress, Er
     if (st == ST_OK) st = weights_init_plan(&wr, m, &j->rtn, s->cache, err);
     if (st == ST_OK) st = weights_init_plan(&wg, m, &j->gptq, s->cache, err);
     if (st == ST_OK) {
-        p = sub_progress(&sp, progress, 0.2, 0.6);
+        p = progress_span(&sp, progress, 0.2, 0.6, NULL);
         st = eval_quality(&base, &wr, &s->eval_set, pool, &p, &j->out.rtn, err);
     }
     if (st == ST_OK) {
-        p = sub_progress(&sp, progress, 0.6, 1.0);
+        p = progress_span(&sp, progress, 0.6, 1.0, NULL);
         st = eval_quality(&base, &wg, &s->eval_set, pool, &p, &j->out.gptq, err);
     }
     weights_free(&wg);
