@@ -282,11 +282,8 @@ void lesson_run_replay(const Lesson *l, int upto, Session *s) {
         const LessonStep *st = &l->steps[i];
         if (st->kind != STEP_DO) continue;
         for (int c = 0; c < st->n_checks; c++) {
-            CheckInfo info = lesson_check_info(st->checks[c].kind);
             /* only what changes the plan: screens and measurements belong to the moment */
-            if (strcmp(info.name, "format") && strcmp(info.name, "preset") && strcmp(info.name, "mixed") &&
-                strcmp(info.name, "shrunk") && strcmp(info.name, "smaller-than") && strcmp(info.name, "bits-below"))
-                continue;
+            if (!lesson_check_changes_plan(&st->checks[c])) continue;
             LessonAct act;
             lesson_act_clear(&act);
             lesson_check_perform(s, &st->checks[c], &act);
