@@ -20,6 +20,7 @@ typedef struct CheckDef {
     CheckHolds holds;
     CheckPerform perform;
     const char *needs; /* the measurement without which the check cannot tell, or NULL */
+    bool plan;         /* performing it changes the plan (what lesson_run_replay redoes) */
 } CheckDef;
 
 static const char *const SCREENS[] = {"model", "layers", "histogram", "compare", "quality", "lessons"};
@@ -176,10 +177,7 @@ static void do_format(Session *s, const LessonCheck *c, LessonAct *act) {
     else if (layer >= 0) session_set_format_layer(s, layer, f);
     else session_set_format_all(s, f);
     char label[64];
-    format_label(f, label, sizeof label);
-    char what[160];
-    snprintf(what, sizeof what, "%s is now %s", c->args[0], label);
-    note(act, "%s", what);
+    note(act, "%s is now %s", c->args[0], format_label(f, label, sizeof label));
 }
 
 static bool holds_preset(Session *s, const LessonCheck *c) {
@@ -387,44 +385,45 @@ static void do_restored(Session *s, const LessonCheck *c, LessonAct *act) {
 
 static const CheckDef CHECKS[] = {
     {{"screen", "screen SCREEN", "show a screen (model, layers, histogram, compare, quality, lessons)",
-      {ARG_SCREEN, ARG_NONE, ARG_NONE}}, holds_screen, do_screen, NULL},
+      {ARG_SCREEN, ARG_NONE, ARG_NONE}}, holds_screen, do_screen, NULL, false},
     {{"select", "select TENSOR", "select a tensor on the Layers or Histogram screen", {ARG_TENSOR, ARG_NONE, ARG_NONE}},
-     holds_select, do_select, NULL},
+     holds_select, do_select, NULL, false},
     {{"histogram", "histogram TENSOR", "open the Histogram screen on a tensor", {ARG_TENSOR, ARG_NONE, ARG_NONE}},
-     holds_histogram, do_histogram, NULL},
+     holds_histogram, do_histogram, NULL, false},
     {{"format", "format TARGET FORMAT", "give a tensor, a block (blk.N) or all matrices (all) a format",
-      {ARG_TARGET, ARG_FORMAT, ARG_NONE}}, holds_format, do_format, NULL},
-    {{"preset", "preset NAME", "choose a preset plan (p)", {ARG_PRESET, ARG_NONE, ARG_NONE}}, holds_preset, do_preset, NULL},
+      {ARG_TARGET, ARG_FORMAT, ARG_NONE}}, holds_format, do_format, NULL, true},
+    {{"preset", "preset NAME", "choose a preset plan (p)", {ARG_PRESET, ARG_NONE, ARG_NONE}}, holds_preset, do_preset, NULL, true},
     {{"mixed", "mixed", "make a plan with at least two different formats (mixed precision)",
-      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_mixed, do_mixed, NULL},
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_mixed, do_mixed, NULL, true},
     {{"shrunk", "shrunk", "make the model smaller than FP32, any way", {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_shrunk,
-     do_shrunk, NULL},
+     do_shrunk, NULL, true},
     {{"smaller-than", "smaller-than SIZE", "make the model smaller than SIZE (300kB)", {ARG_SIZE, ARG_NONE, ARG_NONE}},
-     holds_smaller_than, do_smaller_than, NULL},
+     holds_smaller_than, do_smaller_than, NULL, true},
     {{"bits-below", "bits-below N", "bring the average bits per weight below N", {ARG_NUMBER, ARG_NONE, ARG_NONE}},
-     holds_bits_below, do_bits_below, NULL},
-    {{"measured", "measured WHAT", "measure quality, speed, compare or sensitivity for the current plan",
-      {ARG_MEASURE, ARG_NONE, ARG_NONE}}, holds_measured, do_measured, NULL},
+     holds_bits_below, do_bits_below, NULL, true},
+    {{"measured", "measured WHAT",
+      "measure quality, speed, compare or methods for the current plan, run a sensitivity scan, or calibrate",
+      {ARG_MEASURE, ARG_NONE, ARG_NONE}}, holds_measured, do_measured, NULL, false},
     {{"differs", "differs", "compare the stories with a plan whose story differs from FP32's",
-      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_differs, do_differs, "compare"},
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_differs, do_differs, "compare", false},
     {{"kl-below", "kl-below N", "measure a plan whose KL divergence from FP32 is below N",
-      {ARG_NUMBER, ARG_NONE, ARG_NONE}}, holds_kl_below, do_quality, "quality"},
+      {ARG_NUMBER, ARG_NONE, ARG_NONE}}, holds_kl_below, do_quality, "quality", false},
     {{"top1-above", "top1-above PERCENT", "measure a plan that agrees with FP32's top token above PERCENT",
-      {ARG_PERCENT, ARG_NONE, ARG_NONE}}, holds_top1_above, do_quality, "quality"},
+      {ARG_PERCENT, ARG_NONE, ARG_NONE}}, holds_top1_above, do_quality, "quality", false},
     {{"lower-error", "lower-error TENSOR FORMAT FORMAT",
       "true when the tensor's rounding error (RMSE) in the first format is below the second's (for when/unless)",
-      {ARG_TENSOR, ARG_FORMAT, ARG_FORMAT}}, holds_lower_error, do_lower_error, NULL},
+      {ARG_TENSOR, ARG_FORMAT, ARG_FORMAT}}, holds_lower_error, do_lower_error, NULL, false},
     {{"faster", "faster", "measure the speed of a plan that runs faster than FP32 on this machine",
-      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_faster, do_faster, "speed"},
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_faster, do_faster, "speed", false},
     {{"sens-top", "sens-top TARGET", "true when the sensitivity scan ranks this tensor (or block) first (for when/unless)",
-      {ARG_TARGET, ARG_NONE, ARG_NONE}}, holds_sens_top, do_sens_top, "sensitivity"},
+      {ARG_TARGET, ARG_NONE, ARG_NONE}}, holds_sens_top, do_sens_top, "sensitivity", false},
     {{"most-sensitive", "most-sensitive", "run the sensitivity scan and select the most sensitive tensor",
-      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity"},
+      {ARG_NONE, ARG_NONE, ARG_NONE}}, holds_most_sensitive, do_most_sensitive, "sensitivity", false},
     {{"outlier-injected", "outlier-injected TENSOR",
       "inject an outlier into the tensor (x on Layers or Histogram) and keep it there",
-      {ARG_TENSOR, ARG_NONE, ARG_NONE}}, holds_outlier_injected, do_outlier_injected, NULL},
+      {ARG_TENSOR, ARG_NONE, ARG_NONE}}, holds_outlier_injected, do_outlier_injected, NULL, false},
     {{"restored", "restored", "put back every weight an injected outlier changed (r)", {ARG_NONE, ARG_NONE, ARG_NONE}},
-     holds_restored, do_restored, NULL},
+     holds_restored, do_restored, NULL, false},
 };
 
 enum { N_CHECKS = (int)(sizeof CHECKS / sizeof CHECKS[0]) };
@@ -553,6 +552,10 @@ Status lesson_check_parse(LessonCheck *c, const char *text, Error *err) {
 bool lesson_check_holds(Session *s, const LessonCheck *c) {
     if (!s || !s->model || c->kind < 0 || c->kind >= N_CHECKS) return false;
     return CHECKS[c->kind].holds(s, c);
+}
+
+bool lesson_check_changes_plan(const LessonCheck *c) {
+    return c->kind >= 0 && c->kind < N_CHECKS && CHECKS[c->kind].plan;
 }
 
 const char *lesson_check_needs(const LessonCheck *c) {

@@ -57,6 +57,10 @@ bool lesson_target_resolve(const Model *m, const char *target, int *tensor, int 
 /* Whether the check holds for the session now. */
 bool lesson_check_holds(Session *s, const LessonCheck *c);
 
+/* Whether performing the check changes the plan (format, preset, a size), as
+ * opposed to the interface, a measurement or the weights. */
+bool lesson_check_changes_plan(const LessonCheck *c);
+
 /* The measurement a check needs before it can say yes or no ("compare" for
  * differs, "quality" for kl-below, "calibration" for a check on a +gptq
  * format...), or NULL; and whether it is there for the current plan. A

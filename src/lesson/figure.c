@@ -56,13 +56,28 @@ static FigureStatus put_number(char *out, size_t size, double *value, FigureKind
     return FIGURE_OK;
 }
 
+/* A number shown with `digits` significant digits ("%g"), its value as shown. */
+static FigureStatus put_sig(char *out, size_t size, double *value, FigureKind *kind, double x, int digits) {
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*g", digits, x);
+    snprintf(out, size, "%s", buf);
+    if (value) *value = strtod(buf, NULL);
+    if (kind) *kind = FIGURE_NUMBER;
+    return FIGURE_OK;
+}
+
 static FigureStatus not_measured(char *out, size_t size, const char *why) {
     snprintf(out, size, "%s", why ? why : FIGURE_NOT_MEASURED_TEXT);
     return FIGURE_NOT_MEASURED;
 }
 
-static uint64_t plan_hash_now(const Session *s) {
-    return session_plan_hash(&s->plan);
+/* A tensor's name without the ".weight" every matrix has. */
+static FigureStatus put_tensor_name(char *out, size_t size, FigureKind *kind, const ModelTensor *t) {
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s", t->name);
+    size_t n = strlen(buf);
+    if (n > 7 && strcmp(buf + n - 7, ".weight") == 0) buf[n - 7] = '\0';
+    return put_text(out, size, kind, buf);
 }
 
 /* ------------------------------------------------------------ the model */
@@ -86,8 +101,10 @@ static FigureStatus fig_model(Session *s, int arg, char *out, size_t size, doubl
 
 /* ---------------------------------------------- plans: current and presets */
 
-enum { WHAT_BYTES, WHAT_BITS, WHAT_RATIO, WHAT_PERCENT, WHAT_NAME };
+enum { WHAT_BYTES, WHAT_BITS, WHAT_RATIO, WHAT_PERCENT, WHAT_NAME, N_WHAT };
 enum { WHICH_PLAN = -1 }; /* otherwise a PlanPreset */
+/* The argument of a preset's figure: which preset, and what of it. */
+#define PRESET_ARG(preset, what) ((preset) * N_WHAT + (what))
 
 static bool preset_size(const Session *s, PlanPreset preset, double *bytes, double *bits) {
     Plan p;
@@ -121,17 +138,8 @@ static FigureStatus plan_figure(Session *s, int which, int what, char *out, size
 static FigureStatus fig_plan(Session *s, int arg, char *out, size_t size, double *v, FigureKind *k) {
     return plan_figure(s, WHICH_PLAN, arg, out, size, v, k);
 }
-static FigureStatus fig_fp32(Session *s, int arg, char *out, size_t size, double *v, FigureKind *k) {
-    return plan_figure(s, PRESET_FP32, arg, out, size, v, k);
-}
-static FigureStatus fig_fp16(Session *s, int arg, char *out, size_t size, double *v, FigureKind *k) {
-    return plan_figure(s, PRESET_FP16, arg, out, size, v, k);
-}
-static FigureStatus fig_int8(Session *s, int arg, char *out, size_t size, double *v, FigureKind *k) {
-    return plan_figure(s, PRESET_INT8, arg, out, size, v, k);
-}
-static FigureStatus fig_int4(Session *s, int arg, char *out, size_t size, double *v, FigureKind *k) {
-    return plan_figure(s, PRESET_INT4, arg, out, size, v, k);
+static FigureStatus fig_preset(Session *s, int arg, char *out, size_t size, double *v, FigureKind *k) {
+    return plan_figure(s, arg / N_WHAT, arg % N_WHAT, out, size, v, k);
 }
 
 /* What 7 billion weights take at a format's bits per weight (block-aligned rows,
@@ -154,12 +162,7 @@ static FigureStatus fig_tensor(Session *s, int arg, char *out, size_t size, doub
     Format f = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
     char buf[96];
     switch (arg) {
-    case T_NAME: {
-        snprintf(buf, sizeof buf, "%s", t->name);
-        size_t n = strlen(buf);
-        if (n > 7 && strcmp(buf + n - 7, ".weight") == 0) buf[n - 7] = '\0';
-        return put_text(out, size, kind, buf);
-    }
+    case T_NAME: return put_tensor_name(out, size, kind, t);
     case T_FORMAT: return put_text(out, size, kind, format_label(f, buf, sizeof buf));
     case T_BYTES: return put_bytes(out, size, value, kind, format_tensor_bytes(f, t->rows, t->cols));
     case T_FP32_BYTES: return put_bytes(out, size, value, kind, 4.0 * (double)t->n_elements);
@@ -172,12 +175,7 @@ static FigureStatus fig_tensor(Session *s, int arg, char *out, size_t size, doub
         if (isinf(e.st.sqnr_db)) return put_text(out, size, kind, "exact (no error)");
         return put_number(out, size, value, kind, e.st.sqnr_db, 1, " dB");
     }
-    double x = arg == T_RMSE ? e.st.rmse : e.st.max_abs_err;
-    snprintf(buf, sizeof buf, "%.3g", x);
-    snprintf(out, size, "%s", buf);
-    if (value) *value = strtod(buf, NULL);
-    if (kind) *kind = FIGURE_NUMBER;
-    return FIGURE_OK;
+    return put_sig(out, size, value, kind, arg == T_RMSE ? e.st.rmse : e.st.max_abs_err, 3);
 }
 
 /* -------------------------------------------------------------- measured */
@@ -186,7 +184,7 @@ enum { SP_FP32, SP_PLAN, SP_RATIO, SP_THREADS };
 
 static FigureStatus fig_speed(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
     const SpeedState *sp = &s->speed;
-    if (!sp->valid || sp->plan_hash != plan_hash_now(s)) return not_measured(out, size, NULL);
+    if (!lesson_measured(s, "speed")) return not_measured(out, size, NULL);
     char buf[48];
     switch (arg) {
     case SP_FP32:
@@ -206,7 +204,7 @@ enum { Q_KL, Q_TOP1, Q_PPL, Q_PPL_FP32, Q_PREDICTIONS };
 
 static FigureStatus fig_quality(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
     const QualityState *q = &s->quality;
-    if (!q->valid || q->plan_hash != plan_hash_now(s)) return not_measured(out, size, NULL);
+    if (!lesson_measured(s, "quality")) return not_measured(out, size, NULL);
     switch (arg) {
     case Q_KL: return put_number(out, size, value, kind, q->r.kl_mean, 4, "");
     case Q_TOP1: return put_number(out, size, value, kind, 100 * q->r.top1_agree, 1, "%");
@@ -257,7 +255,7 @@ static void word_at(const Model *m, const GenColumn *col, int d, char *out, size
 
 static FigureStatus fig_compare(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
     const CompareState *c = &s->compare;
-    if (!c->valid || c->plan_hash != plan_hash_now(s)) return not_measured(out, size, NULL);
+    if (!lesson_measured(s, "compare")) return not_measured(out, size, NULL);
     int d = c->first_diff;
     char buf[320];
     switch (arg) {
@@ -293,7 +291,7 @@ enum { S_TOP, S_TOP_KL, S_LEAST, S_FORMAT };
 
 static FigureStatus fig_sens(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
     const SensState *sn = &s->sens;
-    if (!sn->valid || sn->n == 0) return not_measured(out, size, NULL);
+    if (!lesson_measured(s, "sensitivity")) return not_measured(out, size, NULL);
     char buf[64];
     switch (arg) {
     case S_TOP: return put_text(out, size, kind, sn->items[0].name);
@@ -312,25 +310,14 @@ static FigureStatus fig_outlier(Session *s, int arg, char *out, size_t size, dou
     if (s->edits.n == 0) return not_measured(out, size, "(no outlier injected)");
     const WeightEdit *e = &s->edits.items[s->edits.n - 1];
     const ModelTensor *t = &s->model->tensors[e->tensor];
-    char buf[96];
     switch (arg) {
-    case O_TENSOR: {
-        snprintf(buf, sizeof buf, "%s", t->name);
-        size_t n = strlen(buf);
-        if (n > 7 && strcmp(buf + n - 7, ".weight") == 0) buf[n - 7] = '\0';
-        return put_text(out, size, kind, buf);
-    }
+    case O_TENSOR: return put_tensor_name(out, size, kind, t);
     case O_BEFORE:
-    case O_AFTER:
-        snprintf(buf, sizeof buf, "%.4g", (double)(arg == O_BEFORE ? e->original : e->value));
-        snprintf(out, size, "%s", buf);
-        if (value) *value = strtod(buf, NULL);
-        if (kind) *kind = FIGURE_NUMBER;
-        return FIGURE_OK;
+    case O_AFTER: return put_sig(out, size, value, kind, (double)(arg == O_BEFORE ? e->original : e->value), 4);
     default: {
         OutlierFacts f;
         Error err;
-        if (outliers_facts(t->f32, t->rows, t->cols, 1, &f, &err) != ST_OK) return not_measured(out, size, NULL);
+        if (outliers_facts(t->f32, t->rows, t->cols, 0, &f, &err) != ST_OK) return not_measured(out, size, NULL);
         return put_number(out, size, value, kind, f.max_over_std, 1, "");
     }
     }
@@ -341,20 +328,13 @@ enum { M_KL_RTN, M_KL_GPTQ, M_TOP1_RTN, M_TOP1_GPTQ, M_RMSE_RTN, M_RMSE_GPTQ };
 /* Round to nearest vs GPTQ (the Quality screen's G), for the current plan. */
 static FigureStatus fig_methods(Session *s, int arg, char *out, size_t size, double *value, FigureKind *kind) {
     const MethodState *m = &s->methods;
-    if (!m->valid || m->plan_hash != plan_hash_now(s)) return not_measured(out, size, NULL);
+    if (!lesson_measured(s, "methods")) return not_measured(out, size, NULL);
     switch (arg) {
     case M_KL_RTN: return put_number(out, size, value, kind, m->rtn.kl_mean, 4, "");
     case M_KL_GPTQ: return put_number(out, size, value, kind, m->gptq.kl_mean, 4, "");
     case M_TOP1_RTN: return put_number(out, size, value, kind, 100 * m->rtn.top1_agree, 1, "%");
     case M_TOP1_GPTQ: return put_number(out, size, value, kind, 100 * m->gptq.top1_agree, 1, "%");
-    default: {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.3g", arg == M_RMSE_RTN ? m->rmse_rtn : m->rmse_gptq);
-        snprintf(out, size, "%s", buf);
-        if (value) *value = strtod(buf, NULL);
-        if (kind) *kind = FIGURE_NUMBER;
-        return FIGURE_OK;
-    }
+    default: return put_sig(out, size, value, kind, arg == M_RMSE_RTN ? m->rmse_rtn : m->rmse_gptq, 3);
     }
 }
 
@@ -469,14 +449,8 @@ static FigureStatus fig_param(Session *s, int p, char words[3][LESSON_ARG_MAX], 
     WeightStats st;
     double bytes;
     if (!lesson_tensor_stats(s, tensor, f, &st, &bytes)) return not_measured(out, size, NULL);
-    char buf[64];
     switch (PARAMS[p].kind) {
-    case P_RMSE:
-        snprintf(buf, sizeof buf, "%.3g", st.rmse);
-        snprintf(out, size, "%s", buf);
-        if (value) *value = strtod(buf, NULL);
-        if (kind) *kind = FIGURE_NUMBER;
-        return FIGURE_OK;
+    case P_RMSE: return put_sig(out, size, value, kind, st.rmse, 3);
     case P_SQNR:
         if (isinf(st.sqnr_db)) return put_text(out, size, kind, "exact (no error)");
         return put_number(out, size, value, kind, st.sqnr_db, 1, " dB");
@@ -502,20 +476,20 @@ static const FigureDef FIGURES[] = {
     {"plan.bits", fig_plan, WHAT_BITS, "average bits per weight of the current plan"},
     {"plan.ratio", fig_plan, WHAT_RATIO, "how many times smaller than FP32 the plan is"},
     {"plan.percent", fig_plan, WHAT_PERCENT, "the plan's size as a percentage of FP32"},
-    {"fp32.bytes", fig_fp32, WHAT_BYTES, "bytes with every matrix FP32 (the original)"},
-    {"fp32.bits", fig_fp32, WHAT_BITS, "bits per weight at FP32"},
-    {"fp16.bytes", fig_fp16, WHAT_BYTES, "bytes with every matrix FP16"},
-    {"fp16.bits", fig_fp16, WHAT_BITS, "bits per weight at FP16"},
-    {"fp16.ratio", fig_fp16, WHAT_RATIO, "times smaller than FP32, all FP16"},
-    {"fp16.percent", fig_fp16, WHAT_PERCENT, "percentage of FP32, all FP16"},
-    {"int8.bytes", fig_int8, WHAT_BYTES, "bytes with every matrix INT8 (Q8_0)"},
-    {"int8.bits", fig_int8, WHAT_BITS, "bits per weight, all INT8 (scales and padding included)"},
-    {"int8.ratio", fig_int8, WHAT_RATIO, "times smaller than FP32, all INT8"},
-    {"int8.percent", fig_int8, WHAT_PERCENT, "percentage of FP32, all INT8"},
-    {"int4.bytes", fig_int4, WHAT_BYTES, "bytes with every matrix INT4 (Q4_0)"},
-    {"int4.bits", fig_int4, WHAT_BITS, "bits per weight, all INT4 (scales and padding included)"},
-    {"int4.ratio", fig_int4, WHAT_RATIO, "times smaller than FP32, all INT4"},
-    {"int4.percent", fig_int4, WHAT_PERCENT, "percentage of FP32, all INT4"},
+    {"fp32.bytes", fig_preset, PRESET_ARG(PRESET_FP32, WHAT_BYTES), "bytes with every matrix FP32 (the original)"},
+    {"fp32.bits", fig_preset, PRESET_ARG(PRESET_FP32, WHAT_BITS), "bits per weight at FP32"},
+    {"fp16.bytes", fig_preset, PRESET_ARG(PRESET_FP16, WHAT_BYTES), "bytes with every matrix FP16"},
+    {"fp16.bits", fig_preset, PRESET_ARG(PRESET_FP16, WHAT_BITS), "bits per weight at FP16"},
+    {"fp16.ratio", fig_preset, PRESET_ARG(PRESET_FP16, WHAT_RATIO), "times smaller than FP32, all FP16"},
+    {"fp16.percent", fig_preset, PRESET_ARG(PRESET_FP16, WHAT_PERCENT), "percentage of FP32, all FP16"},
+    {"int8.bytes", fig_preset, PRESET_ARG(PRESET_INT8, WHAT_BYTES), "bytes with every matrix INT8 (Q8_0)"},
+    {"int8.bits", fig_preset, PRESET_ARG(PRESET_INT8, WHAT_BITS), "bits per weight, all INT8 (scales and padding included)"},
+    {"int8.ratio", fig_preset, PRESET_ARG(PRESET_INT8, WHAT_RATIO), "times smaller than FP32, all INT8"},
+    {"int8.percent", fig_preset, PRESET_ARG(PRESET_INT8, WHAT_PERCENT), "percentage of FP32, all INT8"},
+    {"int4.bytes", fig_preset, PRESET_ARG(PRESET_INT4, WHAT_BYTES), "bytes with every matrix INT4 (Q4_0)"},
+    {"int4.bits", fig_preset, PRESET_ARG(PRESET_INT4, WHAT_BITS), "bits per weight, all INT4 (scales and padding included)"},
+    {"int4.ratio", fig_preset, PRESET_ARG(PRESET_INT4, WHAT_RATIO), "times smaller than FP32, all INT4"},
+    {"int4.percent", fig_preset, PRESET_ARG(PRESET_INT4, WHAT_PERCENT), "percentage of FP32, all INT4"},
     {"7b.fp32", fig_7b, 0, "7 billion weights at FP32 (arithmetic: 32 bits each)"},
     {"7b.fp16", fig_7b, 1, "7 billion weights at FP16 (16 bits each)"},
     {"7b.int8", fig_7b, 2, "7 billion weights at Q8_0 (8.5 bits each, the scales included)"},

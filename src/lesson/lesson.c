@@ -255,20 +255,15 @@ static Status step_field(Parser *p, const char *key, const char *value) {
     Error cerr = {0};
     double v;
     switch (FIELDS[f].id) {
-    case F_SCREEN: {
+    case F_SCREEN:
+    case F_MEASURE: { /* the value is checked as the check "screen"/"measured" checks it */
+        bool screen = FIELDS[f].id == F_SCREEN;
         LessonCheck c;
         char text[LESSON_ARG_MAX + 16];
-        snprintf(text, sizeof text, "screen %s", value);
+        snprintf(text, sizeof text, "%s %s", screen ? "screen" : "measured", value);
         if (lesson_check_parse(&c, text, &cerr) != ST_OK) return fail_at(p, p->line, "%s", cerr.msg);
-        snprintf(st->screen, sizeof st->screen, "%s", strcmp(value, "hist") == 0 ? "histogram" : value);
-        return ST_OK;
-    }
-    case F_MEASURE: {
-        LessonCheck c;
-        char text[LESSON_ARG_MAX + 16];
-        snprintf(text, sizeof text, "measured %s", value);
-        if (lesson_check_parse(&c, text, &cerr) != ST_OK) return fail_at(p, p->line, "%s", cerr.msg);
-        snprintf(st->measure, sizeof st->measure, "%s", value);
+        if (screen) snprintf(st->screen, sizeof st->screen, "%s", strcmp(value, "hist") == 0 ? "histogram" : value);
+        else snprintf(st->measure, sizeof st->measure, "%s", value);
         return ST_OK;
     }
     case F_CHECK:
@@ -674,6 +669,19 @@ static int step_texts(const LessonStep *s, const char **out) {
     return n;
 }
 
+/* Every tensor or block a check names exists in m. */
+static Status check_targets(const Lesson *l, const LessonCheck *ck, const Model *m, Error *err) {
+    CheckInfo info = lesson_check_info(ck->kind);
+    for (int a = 0; a < ck->n_args && a < 3; a++) {
+        if (info.args[a] != ARG_TARGET && info.args[a] != ARG_TENSOR) continue;
+        int tensor, layer;
+        if (!lesson_target_resolve(m, ck->args[a], &tensor, &layer))
+            return error_set(err, ST_FORMAT, "%s:%d: no tensor or block '%s' in %s", l->path, ck->line, ck->args[a],
+                             m->name);
+    }
+    return ST_OK;
+}
+
 Status lesson_check_model(const Lesson *l, const Model *m, Error *err) {
     for (int i = 0; i < l->n_steps; i++) {
         const LessonStep *s = &l->steps[i];
@@ -683,18 +691,11 @@ Status lesson_check_model(const Lesson *l, const Model *m, Error *err) {
         for (int k = 0; k < n_texts; k++)
             if (!lesson_figures_check_model(texts[k], m, why, sizeof why))
                 return error_set(err, ST_FORMAT, "%s:%d: %s", l->path, s->line, why);
-        for (int c = 0; c < s->n_checks + s->n_choices; c++) {
-            const LessonCheck *ck = c < s->n_checks ? &s->checks[c] : &s->choices[c - s->n_checks].check;
-            if (c >= s->n_checks && !s->choices[c - s->n_checks].cond) continue;
-            CheckInfo info = lesson_check_info(ck->kind);
-            for (int a = 0; a < ck->n_args && a < 3; a++) {
-                if (info.args[a] != ARG_TARGET && info.args[a] != ARG_TENSOR) continue;
-                int tensor, layer;
-                if (!lesson_target_resolve(m, ck->args[a], &tensor, &layer))
-                    return error_set(err, ST_FORMAT, "%s:%d: no tensor or block '%s' in %s", l->path, ck->line,
-                                     ck->args[a], m->name);
-            }
-        }
+        Status st = ST_OK;
+        for (int c = 0; c < s->n_checks && st == ST_OK; c++) st = check_targets(l, &s->checks[c], m, err);
+        for (int c = 0; c < s->n_choices && st == ST_OK; c++)
+            if (s->choices[c].cond) st = check_targets(l, &s->choices[c].check, m, err);
+        if (st != ST_OK) return st;
     }
     return ST_OK;
 }

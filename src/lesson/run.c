@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lesson/figure.h"
 
@@ -171,9 +170,10 @@ static bool expected_value(const LessonStep *st, Session *s, double *want) {
     FigureKind kind;
     if (lesson_figure(s, name, text, sizeof text, want, &kind) != FIGURE_OK) return false;
     if (kind == FIGURE_BYTES && st->unit) { /* "unit: kB" asks for the answer in kB */
-        if (strcasecmp(st->unit, "kB") == 0) *want /= 1e3;
-        else if (strcasecmp(st->unit, "MB") == 0) *want /= 1e6;
-        else if (strcasecmp(st->unit, "GB") == 0) *want /= 1e9;
+        char one[32];
+        double unit_bytes;
+        snprintf(one, sizeof one, "1 %s", st->unit);
+        if (lesson_parse_size(one, &unit_bytes)) *want /= unit_bytes;
     }
     return true;
 }
@@ -282,11 +282,8 @@ void lesson_run_replay(const Lesson *l, int upto, Session *s) {
         const LessonStep *st = &l->steps[i];
         if (st->kind != STEP_DO) continue;
         for (int c = 0; c < st->n_checks; c++) {
-            CheckInfo info = lesson_check_info(st->checks[c].kind);
             /* only what changes the plan: screens and measurements belong to the moment */
-            if (strcmp(info.name, "format") && strcmp(info.name, "preset") && strcmp(info.name, "mixed") &&
-                strcmp(info.name, "shrunk") && strcmp(info.name, "smaller-than") && strcmp(info.name, "bits-below"))
-                continue;
+            if (!lesson_check_changes_plan(&st->checks[c])) continue;
             LessonAct act;
             lesson_act_clear(&act);
             lesson_check_perform(s, &st->checks[c], &act);
@@ -363,10 +360,11 @@ void lesson_run_feedback(const LessonRun *r, Session *s, bool mark_figs, char *o
         if (st->numeric) {
             snprintf(line, sizeof line, "You said %g%s%s.", r->number, st->unit ? " " : "", st->unit ? st->unit : "");
             put(&o, s, false, NULL, line);
+            put(&o, s, mark_figs, NULL, low ? (st->too_low ? st->too_low : st->wrong)
+                                            : (st->too_high ? st->too_high : st->wrong));
+        } else if (r->choice >= 0) {
+            put(&o, s, mark_figs, NULL, st->choices[r->choice].why);
         }
-        if (st->numeric) put(&o, s, mark_figs, NULL, low ? (st->too_low ? st->too_low : st->wrong)
-                                                         : (st->too_high ? st->too_high : st->wrong));
-        else if (r->choice >= 0) put(&o, s, mark_figs, NULL, st->choices[r->choice].why);
         if (st->hint && r->hint_shown && r->phase == RUN_TRY_AGAIN) put(&o, s, mark_figs, "Hint: ", st->hint);
     }
     if (r->phase == RUN_ANSWERED) {
