@@ -18,22 +18,20 @@
 
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 
 enum { WAIT = 15000 }; /* generous: sanitizer builds on a loaded machine */
 
-static char tmpdir[256];
+static char tmpdir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-tui-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return proc_tmpdir_new(tmpdir, sizeof tmpdir, "tui");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 static Term *start(const char *const *args, const char *const *env, int cols, int rows) {
@@ -124,8 +122,10 @@ static void test_tui_no_color_and_ascii(void **state) {
     (void)state;
     const char *env[] = {"NO_COLOR=1", "LANG=C", "LC_ALL=C", NULL};
     Term *t = start(NULL, env, 100, 30);
+    /* each mark is on its screen only (the tab row names every screen) */
     const char *keys[] = {"1", "2", "3", "4", "5", "6", "?"};
-    const char *marks[] = {"Size", "plan total", "Histogram", "Compare", "Quality", "Lessons", "Everywhere"};
+    const char *marks[] = {"Size", "plan total", "FP32 keeps every weight exactly.", "Prompt: Once upon a time",
+                           "Sensitivity at", "Lessons: learn what quantization does", "Everywhere"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         term_send_str(t, keys[i]);
         assert_screen_text(t, marks[i], WAIT);
@@ -260,9 +260,7 @@ static void test_tui_open_bad_file_keeps_model(void **state) {
 /* Start-up errors are one line and an exit status, before the screen is taken. */
 static void test_tui_startup_errors(void **state) {
     (void)state;
-    const char *argv[] = {proc_quantlab_bin(), NULL};
-    ProcResult r;
-    assert_int_equal(proc_run(argv, NULL, WAIT, &r), 0); /* stdin is not a terminal */
+    ProcResult r = proc_quantlab(NULL, NULL, WAIT); /* stdin is not a terminal */
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "needs a terminal"));
     proc_result_free(&r);
@@ -287,13 +285,9 @@ static void test_tui_save_plan(void **state) {
     for (int i = 0; i < 3; i++) term_send_key(t, TERM_KEY_DOWN);
     term_send_key(t, TERM_KEY_ENTER); /* all INT4 */
     assert_screen_text(t, "all INT4*", WAIT);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
     char path[600];
     snprintf(path, sizeof path, "%s/mine.plan", tmpdir);
-    term_send_str(t, "\x15"); /* Ctrl-U clears the suggested name */
-    term_send_str(t, path);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", path, WAIT));
     assert_screen_text(t, "saved the plan", WAIT);
     assert_true(term_wait_text_gone(t, "all INT4*", WAIT)); /* no longer unsaved */
     char *text = proc_read_file(path, NULL);
@@ -303,11 +297,7 @@ static void test_tui_save_plan(void **state) {
     /* over the model: refused, the model unchanged */
     size_t before_len, after_len;
     char *before = proc_read_file(proc_data_path("assets/stories260K.gguf"), &before_len);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
-    term_send_str(t, "\x15");
-    term_send_str(t, proc_data_path("assets/stories260K.gguf"));
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", proc_data_path("assets/stories260K.gguf"), WAIT));
     assert_screen_text(t, "never writes over it", WAIT);
     char *after = proc_read_file(proc_data_path("assets/stories260K.gguf"), &after_len);
     assert_int_equal(before_len, after_len);
