@@ -74,6 +74,7 @@ static void test_cli_generate_matches_llama2c_run(void **state) {
     r = run("generate", "-m", proc_data_path("tests/data/stories260K.bin"), "--tokenizer",
             proc_data_path("tests/data/tok512.bin"), "--temp", "0", "-n", "200", "--threads", "2", NULL);
     assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, len);
     assert_memory_equal(r.out, want, len);
     proc_result_free(&r);
     /* --stats reports a measured speed on stderr */
@@ -158,7 +159,7 @@ static void test_cli_convert_never_overwrites(void **state) {
                  "already exists");
     proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("stories260K.bin"), NULL),
                  2, "input model");
-    proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tok, NULL), 2, "");
+    proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tok, NULL), 2, "tok512.bin");
     char *in_after = proc_read_file(tmp("stories260K.bin"), &in_len2);
     assert_int_equal(in_len2, in_len);
     assert_memory_equal(in_after, in_before, in_len);
