@@ -54,6 +54,9 @@
 enum { WAIT = 30000 };
 
 static char tmpdir[64];
+/* What old.gguf, old.plan and progress.json hold before a write over them fails. */
+#define OLD_MODEL "old model\n"
+#define OLD_PLAN "default=q8_0\n"
 #define OLD_PROGRESS "{\"format\": \"quantlab-lesson-progress\", \"version\": 1, \"lessons\": {}}\n"
 static char in_dir[300], out_dir[300];
 static bool may_mount; /* a private mount namespace is ours */
@@ -218,7 +221,18 @@ static void fill_up(const char *dir) {
 
 typedef enum Mode { MODE_TMPFS, MODE_RLIMIT, MODE_ENOTDIR } Mode;
 
-/* A directory whose disk is full, holding old.gguf and old.plan. */
+/* old.gguf, old.plan and progress.json in dir, with their OLD_ contents. */
+static void write_old_files(const char *dir) {
+    static const char *const names[] = {"old.gguf", "old.plan", "progress.json"};
+    static const char *const texts[] = {OLD_MODEL, OLD_PLAN, OLD_PROGRESS};
+    for (int i = 0; i < 3; i++) {
+        char p[450];
+        path_in(p, sizeof p, dir, names[i]);
+        write_file(p, texts[i]);
+    }
+}
+
+/* A directory whose disk is full, holding the old files. */
 static Mode full_disk(char *dir, size_t size) {
     path_in(dir, size, tmpdir, "full");
     assert_int_equal(mkdir(dir, 0777), 0);
@@ -226,13 +240,7 @@ static Mode full_disk(char *dir, size_t size) {
 #if defined(__linux__)
     if (may_mount && mount("tmpfs", dir, "tmpfs", 0, "size=256k") == 0) mode = MODE_TMPFS;
 #endif
-    char p[400];
-    path_in(p, sizeof p, dir, "old.gguf");
-    write_file(p, "old model\n");
-    path_in(p, sizeof p, dir, "old.plan");
-    write_file(p, "default=q8_0\n");
-    path_in(p, sizeof p, dir, "progress.json");
-    write_file(p, OLD_PROGRESS);
+    write_old_files(dir);
     if (mode == MODE_TMPFS) fill_up(dir);
     fprintf(stderr, "nothing_lost: full disk: %s\n", mode == MODE_TMPFS ? "a full 256 kB tmpfs" : "RLIMIT_FSIZE 16 bytes");
     return mode;
@@ -296,21 +304,21 @@ static void test_lost_full_disk_keeps_old_files(void **state) {
     expect_refused(&r, "old.gguf", why);
     assert_non_null(strstr(r.err, "any previous file is unchanged"));
     proc_result_free(&r);
-    expect_file(gguf, "old model\n");
+    expect_file(gguf, OLD_MODEL);
 
     limit_begin(mode);
     r = run("convert", in_bin, "--tokenizer", in_tok, "-o", gguf, "--force", NULL);
     limit_end(mode);
     expect_refused(&r, "old.gguf", why);
     proc_result_free(&r);
-    expect_file(gguf, "old model\n");
+    expect_file(gguf, OLD_MODEL);
 
     limit_begin(mode);
     r = run("plan", "-m", in_model, "--preset", "int4", "-o", plan, "--force", NULL);
     limit_end(mode);
     expect_refused(&r, "old.plan", why);
     proc_result_free(&r);
-    expect_file(plan, "default=q8_0\n");
+    expect_file(plan, OLD_PLAN);
     expect_no_temporaries(dir);
 
     /* lesson progress */
@@ -346,8 +354,8 @@ static void test_lost_full_disk_keeps_old_files(void **state) {
     term_send_str(t, "y");
     assert_exit_status(t, 0, WAIT);
     term_close(t);
-    expect_file(plan, "default=q8_0\n");
-    expect_file(gguf, "old model\n");
+    expect_file(plan, OLD_PLAN);
+    expect_file(gguf, OLD_MODEL);
     expect_no_temporaries(dir);
 }
 
@@ -356,13 +364,7 @@ static Mode read_only_dir(char *dir, size_t size) {
     assert_int_equal(mkdir(dir, 0777), 0);
 #if defined(__linux__)
     if (may_mount && mount("tmpfs", dir, "tmpfs", 0, "size=256k") == 0) {
-        char p[450];
-        path_in(p, sizeof p, dir, "old.gguf");
-        write_file(p, "old model\n");
-        path_in(p, sizeof p, dir, "old.plan");
-        write_file(p, "default=q8_0\n");
-        path_in(p, sizeof p, dir, "progress.json");
-        write_file(p, OLD_PROGRESS);
+        write_old_files(dir);
         if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
             fprintf(stderr, "nothing_lost: read-only directory: a tmpfs remounted read-only\n");
             return MODE_TMPFS;
@@ -406,8 +408,8 @@ static void test_lost_read_only_directory_keeps_old_files(void **state) {
     term_close(t);
     if (mode == MODE_TMPFS) {
         expect_progress_kept(dir, why);
-        expect_file(gguf, "old model\n");
-        expect_file(plan, "default=q8_0\n");
+        expect_file(gguf, OLD_MODEL);
+        expect_file(plan, OLD_PLAN);
         expect_no_temporaries(dir);
     }
 }
