@@ -31,7 +31,7 @@ enum { PROC_MAX_ARGS = 62 };
 ProcResult proc_quantlab(const char *const *args, const char *const *env, int timeout_ms);
 
 /* Fails the test unless r exited with `status` and printed one line on stderr
- * that starts "quantlab: " and contains needle. Frees r either way. */
+ * that starts "quantlab: " and contains needle; frees r when it passes. */
 void proc_expect_error(ProcResult r, int status, const char *needle);
 
 /* A path under the data directory ($QUANTLAB_DATA or "."): proc_data_path("tests/data/x").
