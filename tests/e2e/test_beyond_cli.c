@@ -30,51 +30,27 @@
 #include "lib/proc.h"
 #include "quant/types.h"
 
-static char tmpdir[256];
+static char tmpdir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-beyond-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return proc_tmpdir_new(tmpdir, sizeof tmpdir, "beyond");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 static const char *tmp(const char *name) {
-    static char path[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "%s/%s", tmpdir, name);
-    return path[k];
+    return proc_path(tmpdir, name);
 }
 
-/* Runs quantlab with up to 22 arguments (NULL-terminated list). */
-static ProcResult run(const char *a0, ...) {
-    const char *argv[24] = {proc_quantlab_bin()};
-    int n = 1;
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 23; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    ProcResult r;
-    assert_int_equal(proc_run(argv, NULL, 180000, &r), 0);
-    return r;
-}
+/* quantlab ARGS... (NULL-terminated) */
+#define run(...) proc_quantlab((const char *const[]){__VA_ARGS__}, NULL, 180000)
 
 static void expect_ok(const ProcResult *r) {
     if (r->status != 0) fail_msg("exit %d, stderr '%s'", r->status, r->err);
-}
-
-static void expect_error(ProcResult r, int status, const char *needle) {
-    if (r.status != status || !strstr(r.err, needle) || proc_count_lines(r.err) != 1)
-        fail_msg("exit %d, stderr '%s' (wanted %d and '%s')", r.status, r.err, status, needle);
-    proc_result_free(&r);
 }
 
 static double field(const char *out, const char *label) {
@@ -174,10 +150,10 @@ static void test_beyond_cli_splits_pruning_and_errors(void **state) {
     assert_non_null(strstr(r.out, "-0.708826 at row 20, column 48"));
     proc_result_free(&r);
 
-    expect_error(run("eval", "--type", "f32+gptq", NULL), 2, "+gptq needs q8_0, q4_0 or a teaching format");
-    expect_error(run("eval", "--type", "q4_0+out20%", NULL), 2, "out0% to out10%");
-    expect_error(run("eval", "--type", "q4_0+gptq", "--calib", tmp("missing.txt"), NULL), 1, "missing.txt");
-    expect_error(run("stats", "--outliers", "--tensor", "nope", NULL), 2, "no weight matrix named 'nope'");
+    proc_expect_error(run("eval", "--type", "f32+gptq", NULL), 2, "+gptq needs q8_0, q4_0 or a teaching format");
+    proc_expect_error(run("eval", "--type", "q4_0+out20%", NULL), 2, "out0% to out10%");
+    proc_expect_error(run("eval", "--type", "q4_0+gptq", "--calib", tmp("missing.txt"), NULL), 1, "missing.txt");
+    proc_expect_error(run("stats", "--outliers", "--tensor", "nope", NULL), 2, "no weight matrix named 'nope'");
 }
 
 int main(void) {

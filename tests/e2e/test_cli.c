@@ -14,50 +14,24 @@
 
 #include "lib/proc.h"
 
-static char tmpdir[256];
+static char tmpdir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-cli-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return proc_tmpdir_new(tmpdir, sizeof tmpdir, "cli");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 static const char *tmp(const char *name) {
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
+    return proc_path(tmpdir, name);
 }
 
-/* Runs quantlab with up to 12 arguments (NULL-terminated list). */
-static ProcResult run(const char *a0, ...) {
-    const char *argv[16] = {proc_quantlab_bin()};
-    int n = 1;
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 15; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    ProcResult r;
-    assert_int_equal(proc_run(argv, NULL, 60000, &r), 0);
-    return r;
-}
-
-/* status and a one-line stderr containing every needle */
-static void expect_error(ProcResult r, int status, const char *needle) {
-    if (r.status != status || !strstr(r.err, needle) || proc_count_lines(r.err) != 1)
-        fail_msg("exit %d, stderr '%s' (wanted %d and '%s')", r.status, r.err, status, needle);
-    assert_true(strncmp(r.err, "quantlab: ", 10) == 0);
-    proc_result_free(&r);
-}
+/* quantlab ARGS... (NULL-terminated) */
+#define run(...) proc_quantlab((const char *const[]){__VA_ARGS__}, NULL, 60000)
 
 static void write_file(const char *path, const void *data, size_t len) {
     FILE *fp = fopen(path, "wb");
@@ -100,6 +74,7 @@ static void test_cli_generate_matches_llama2c_run(void **state) {
     r = run("generate", "-m", proc_data_path("tests/data/stories260K.bin"), "--tokenizer",
             proc_data_path("tests/data/tok512.bin"), "--temp", "0", "-n", "200", "--threads", "2", NULL);
     assert_int_equal(r.status, 0);
+    assert_int_equal(r.out_len, len);
     assert_memory_equal(r.out, want, len);
     proc_result_free(&r);
     /* --stats reports a measured speed on stderr */
@@ -112,32 +87,32 @@ static void test_cli_generate_matches_llama2c_run(void **state) {
 
 static void test_cli_usage_errors_exit_2(void **state) {
     (void)state;
-    expect_error(run("generate", "--bogus", NULL), 2, "unknown option '--bogus'");
-    expect_error(run("generate", "-n", "abc", NULL), 2, "--tokens");
-    expect_error(run("generate", "-n", NULL), 2, "needs a value");
-    expect_error(run("generate", "--temp", "-1", NULL), 2, "--temp");
-    expect_error(run("generate", "--top-p", "1.5", NULL), 2, "--top-p");
-    expect_error(run("generate", "--threads", "0", NULL), 2, "--threads");
-    expect_error(run("convert", proc_data_path("tests/data/stories260K.bin"), NULL), 2, "-o");
-    expect_error(run("frobnicate", NULL), 2, "unknown command 'frobnicate'");
+    proc_expect_error(run("generate", "--bogus", NULL), 2, "unknown option '--bogus'");
+    proc_expect_error(run("generate", "-n", "abc", NULL), 2, "--tokens");
+    proc_expect_error(run("generate", "-n", NULL), 2, "needs a value");
+    proc_expect_error(run("generate", "--temp", "-1", NULL), 2, "--temp");
+    proc_expect_error(run("generate", "--top-p", "1.5", NULL), 2, "--top-p");
+    proc_expect_error(run("generate", "--threads", "0", NULL), 2, "--threads");
+    proc_expect_error(run("convert", proc_data_path("tests/data/stories260K.bin"), NULL), 2, "-o");
+    proc_expect_error(run("frobnicate", NULL), 2, "unknown command 'frobnicate'");
 }
 
 static void test_cli_bad_files_exit_1_with_one_line(void **state) {
     (void)state;
-    expect_error(run("info", "/nonexistent/model.gguf", NULL), 1, "/nonexistent/model.gguf");
-    expect_error(run("info", tmpdir, NULL), 1, "directory");
+    proc_expect_error(run("info", "/nonexistent/model.gguf", NULL), 1, "/nonexistent/model.gguf");
+    proc_expect_error(run("info", tmpdir, NULL), 1, "directory");
     static const unsigned char png[] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I', 'H'};
     write_file(tmp("photo.gguf"), png, sizeof png);
-    expect_error(run("info", tmp("photo.gguf"), NULL), 1, "photo.gguf");
+    proc_expect_error(run("info", tmp("photo.gguf"), NULL), 1, "photo.gguf");
     write_file(tmp("empty.gguf"), "", 0);
-    expect_error(run("generate", "-m", tmp("empty.gguf"), NULL), 1, "empty file");
+    proc_expect_error(run("generate", "-m", tmp("empty.gguf"), NULL), 1, "empty file");
     size_t len;
     char *gguf = proc_read_file(proc_data_path("assets/stories260K.gguf"), &len);
     write_file(tmp("half.gguf"), gguf, len / 2);
-    expect_error(run("generate", "-m", tmp("half.gguf"), NULL), 1, "half.gguf");
+    proc_expect_error(run("generate", "-m", tmp("half.gguf"), NULL), 1, "half.gguf");
     gguf[0] = 'X';
     write_file(tmp("magic.gguf"), gguf, len);
-    expect_error(run("info", tmp("magic.gguf"), NULL), 1, "magic.gguf");
+    proc_expect_error(run("info", tmp("magic.gguf"), NULL), 1, "magic.gguf");
     free(gguf);
 }
 
@@ -180,11 +155,11 @@ static void test_cli_convert_never_overwrites(void **state) {
     assert_memory_equal(got, want, want_len);
     free(got);
 
-    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("out.gguf"), NULL), 2,
+    proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("out.gguf"), NULL), 2,
                  "already exists");
-    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("stories260K.bin"), NULL),
+    proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("stories260K.bin"), NULL),
                  2, "input model");
-    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tok, NULL), 2, "");
+    proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tok, NULL), 2, "tok512.bin");
     char *in_after = proc_read_file(tmp("stories260K.bin"), &in_len2);
     assert_int_equal(in_len2, in_len);
     assert_memory_equal(in_after, in_before, in_len);
@@ -193,7 +168,7 @@ static void test_cli_convert_never_overwrites(void **state) {
     assert_int_equal(r.status, 0);
     proc_result_free(&r);
     /* a directory that does not exist: runtime error, nothing written */
-    expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("no/such/dir.gguf"), NULL),
+    proc_expect_error(run("convert", tmp("stories260K.bin"), "--tokenizer", tok, "-o", tmp("no/such/dir.gguf"), NULL),
                  1, "dir.gguf");
     free(in_before);
     free(want);
@@ -218,10 +193,10 @@ static void test_cli_quantize_stats_plan(void **state) {
     r = run("info", tmp("q4.gguf"), NULL);
     assert_non_null(strstr(r.out, "q4_0"));
     proc_result_free(&r);
-    expect_error(run("quantize", "--type", "q9_0", "-o", tmp("x.gguf"), NULL), 2, "unknown format 'q9_0'");
-    expect_error(run("quantize", "-o", tmp("x.gguf"), NULL), 2, "--type");
-    expect_error(run("quantize", "--type", "int4", "--preset", "int8", "-o", tmp("x.gguf"), NULL), 2, "only one");
-    expect_error(run("quantize", "--type", "int4", "-o", proc_data_path("assets/stories260K.gguf"), NULL), 2,
+    proc_expect_error(run("quantize", "--type", "q9_0", "-o", tmp("x.gguf"), NULL), 2, "unknown format 'q9_0'");
+    proc_expect_error(run("quantize", "-o", tmp("x.gguf"), NULL), 2, "--type");
+    proc_expect_error(run("quantize", "--type", "int4", "--preset", "int8", "-o", tmp("x.gguf"), NULL), 2, "only one");
+    proc_expect_error(run("quantize", "--type", "int4", "-o", proc_data_path("assets/stories260K.gguf"), NULL), 2,
                  "input model");
 
     /* plan: a preset written to a file, then used by stats */
@@ -237,10 +212,10 @@ static void test_cli_quantize_stats_plan(void **state) {
     assert_non_null(strstr(r.out, "7-billion-weight model"));
     proc_result_free(&r);
     write_file(tmp("bad.plan"), "default=q4_0\nattn_v=q9_0\n", 25);
-    expect_error(run("stats", "--plan", tmp("bad.plan"), NULL), 2, "bad.plan:2: unknown format");
+    proc_expect_error(run("stats", "--plan", tmp("bad.plan"), NULL), 2, "bad.plan:2: unknown format");
     write_file(tmp("bin.plan"), "\x7f" "ELF\0\0\0", 7);
-    expect_error(run("stats", "--plan", tmp("bin.plan"), NULL), 1, "bin.plan");
-    expect_error(run("stats", "--hist", "no.such.tensor", NULL), 2, "no.such.tensor");
+    proc_expect_error(run("stats", "--plan", tmp("bin.plan"), NULL), 1, "bin.plan");
+    proc_expect_error(run("stats", "--hist", "no.such.tensor", NULL), 2, "no.such.tensor");
 }
 
 
@@ -269,8 +244,8 @@ static void test_cli_sensitivity_and_budget(void **state) {
     assert_true(bytes <= 200000);
     assert_true(bytes > 170720); /* more than all-INT4: the budget was used */
     proc_result_free(&r);
-    expect_error(run("plan", "--budget", "10kB", "--max-tokens", "100", NULL), 2, "below the smallest plan");
-    expect_error(run("plan", "--budget", "lots", NULL), 2, "--budget");
+    proc_expect_error(run("plan", "--budget", "10kB", "--max-tokens", "100", NULL), 2, "below the smallest plan");
+    proc_expect_error(run("plan", "--budget", "lots", NULL), 2, "--budget");
 }
 
 /* quantlab synth writes a model every command runs (same options and seed,
@@ -297,9 +272,9 @@ static void test_cli_synth_then_bench(void **state) {
     assert_memory_equal(fa, fb, la);
     free(fa);
     free(fb);
-    expect_error(run("synth", "-o", a, "--dim", "64", "--heads", "4", "--layers", "1", "--vocab", "400", NULL), 2,
+    proc_expect_error(run("synth", "-o", a, "--dim", "64", "--heads", "4", "--layers", "1", "--vocab", "400", NULL), 2,
                  "already exists");
-    expect_error(run("synth", "-o", tmp("c.gguf"), "--dim", "60", "--heads", "7", NULL), 2, "--heads");
+    proc_expect_error(run("synth", "-o", tmp("c.gguf"), "--dim", "60", "--heads", "7", NULL), 2, "--heads");
 
     r = run("info", a, NULL);
     assert_int_equal(r.status, 0);
@@ -329,7 +304,7 @@ static void test_cli_bench_json(void **state) {
     assert_non_null(strstr(r.out, "\"runs\": ["));
     assert_non_null(strstr(r.out, "\"bytes_per_token\": {\"FP32\": 1040384"));
     proc_result_free(&r);
-    expect_error(run("bench", "--threads-list", "1,x", NULL), 2, "--threads-list");
+    proc_expect_error(run("bench", "--threads-list", "1,x", NULL), 2, "--threads-list");
 }
 
 int main(void) {

@@ -17,24 +17,23 @@
 #include "lib/proc.h"
 #include "model/eval.h"
 
-static char tmpdir[256];
+static char tmpdir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-eval-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return proc_tmpdir_new(tmpdir, sizeof tmpdir, "eval");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
+/* quantlab ARGS... (NULL-terminated) */
+#define run(...) proc_quantlab((const char *const[]){__VA_ARGS__}, NULL, 120000)
+
 static const char *tmp_file(const char *name, const char *data, size_t len) {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    const char *path = proc_path(tmpdir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
@@ -42,31 +41,10 @@ static const char *tmp_file(const char *name, const char *data, size_t len) {
     return path;
 }
 
-/* Runs quantlab with up to 14 arguments (NULL-terminated list). */
-static ProcResult run(const char *a0, ...) {
-    const char *argv[16] = {proc_quantlab_bin()};
-    int n = 1;
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 15; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    ProcResult r;
-    assert_int_equal(proc_run(argv, NULL, 120000, &r), 0);
-    return r;
-}
-
 static void expect_ok(ProcResult *r, const char *const *needles) {
     if (r->status != 0) fail_msg("exit %d, stderr '%s'", r->status, r->err);
     for (int i = 0; needles[i]; i++)
         if (!strstr(r->out, needles[i])) fail_msg("stdout lacks '%s':\n%s", needles[i], r->out);
-}
-
-static void expect_error(ProcResult r, int status, const char *needle) {
-    if (r.status != status || !strstr(r.err, needle) || proc_count_lines(r.err) != 1)
-        fail_msg("exit %d, stderr '%s' (wanted %d and '%s')", r.status, r.err, status, needle);
-    assert_true(strncmp(r.err, "quantlab: ", 10) == 0);
-    proc_result_free(&r);
 }
 
 /* The bundled text under llama2.c's protocol: its reference figures, and no
@@ -96,19 +74,19 @@ static void test_eval_cli_windowed_small_text_matches_llamacpp(void **state) {
 
 static void test_eval_cli_bad_options_and_texts(void **state) {
     (void)state;
-    expect_error(run("eval", "--protocol", "sliding", NULL), 2, "--protocol is llama2c or windowed");
-    expect_error(run("eval", "--ctx", "128", NULL), 2, "--ctx is for --protocol windowed");
-    expect_error(run("eval", "--protocol", "windowed", "--ctx", "2", NULL), 2, "--ctx");
-    expect_error(run("eval", "--max-tokens", "1", NULL), 2, "--max-tokens");
-    expect_error(run("eval", "story.txt", NULL), 2, "unexpected argument 'story.txt'");
-    expect_error(run("eval", "--type", "q8_0", "--plan", "x.plan", NULL), 2, "only one");
-    expect_error(run("eval", "--text", "/nonexistent/story.txt", NULL), 1, "/nonexistent/story.txt");
+    proc_expect_error(run("eval", "--protocol", "sliding", NULL), 2, "--protocol is llama2c or windowed");
+    proc_expect_error(run("eval", "--ctx", "128", NULL), 2, "--ctx is for --protocol windowed");
+    proc_expect_error(run("eval", "--protocol", "windowed", "--ctx", "2", NULL), 2, "--ctx");
+    proc_expect_error(run("eval", "--max-tokens", "1", NULL), 2, "--max-tokens");
+    proc_expect_error(run("eval", "story.txt", NULL), 2, "unexpected argument 'story.txt'");
+    proc_expect_error(run("eval", "--type", "q8_0", "--plan", "x.plan", NULL), 2, "only one");
+    proc_expect_error(run("eval", "--text", "/nonexistent/story.txt", NULL), 1, "/nonexistent/story.txt");
     const char *bin = tmp_file("bin.txt", "Once upon\xff a time", 16);
-    expect_error(run("eval", "--text", bin, NULL), 1, "not UTF-8 text (byte 0xff at offset 9)");
+    proc_expect_error(run("eval", "--text", bin, NULL), 1, "not UTF-8 text (byte 0xff at offset 9)");
     const char *blank = tmp_file("blank.txt", "\n\n  \n\n", 6);
-    expect_error(run("eval", "--text", blank, NULL), 1, "no text to score");
+    proc_expect_error(run("eval", "--text", blank, NULL), 1, "no text to score");
     const char *short_text = tmp_file("short.txt", "Once upon a time.\n", 18);
-    expect_error(run("eval", "--protocol", "windowed", "--ctx", "128", "--text", short_text, NULL), 1,
+    proc_expect_error(run("eval", "--protocol", "windowed", "--ctx", "128", "--text", short_text, NULL), 1,
                  "no whole 128-token chunk");
 }
 

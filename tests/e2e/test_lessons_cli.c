@@ -17,35 +17,20 @@
 
 #include "lib/proc.h"
 
-static char tmpdir[256];
+static char tmpdir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-lcli-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return proc_tmpdir_new(tmpdir, sizeof tmpdir, "lcli");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 /* quantlab lessons ARGS... (NULL-terminated), with extra environment. */
-static ProcResult run_env(const char *const *env, const char *a0, ...) {
-    const char *argv[16] = {proc_quantlab_bin(), "lessons"};
-    int n = 2;
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 15; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    ProcResult r;
-    assert_int_equal(proc_run(argv, env, 120000, &r), 0);
-    return r;
-}
-
+#define run_env(env, ...) proc_quantlab((const char *const[]){"lessons", __VA_ARGS__}, env, 120000)
 #define run(...) run_env(NULL, __VA_ARGS__)
 
 static void test_lessons_check_passes_on_bundled_lessons(void **state) {

@@ -49,10 +49,14 @@
 #include "lesson/progress.h"
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 
 enum { WAIT = 30000 };
 
-static char tmpdir[256];
+static char tmpdir[64];
+/* What old.gguf, old.plan and progress.json hold before a write over them fails. */
+#define OLD_MODEL "old model\n"
+#define OLD_PLAN "default=q8_0\n"
 #define OLD_PROGRESS "{\"format\": \"quantlab-lesson-progress\", \"version\": 1, \"lessons\": {}}\n"
 static char in_dir[300], out_dir[300];
 static bool may_mount; /* a private mount namespace is ours */
@@ -143,15 +147,9 @@ static void snapshot_check(const Snapshot *before, const char *what) {
     snapshot_free(&now);
 }
 
-/* Runs quantlab with the arguments (NULL-terminated). */
-static void run(ProcResult *r, const char *const *args) {
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = proc_quantlab_bin();
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    assert_int_equal(proc_run(argv, NULL, WAIT * 4, r), 0);
-}
+/* quantlab ARGS... (NULL-terminated) */
+enum { RUN_WAIT = WAIT * 4 };
+#define run(...) proc_quantlab((const char *const[]){__VA_ARGS__}, NULL, RUN_WAIT)
 
 /* The run failed with status 1 and one line on stderr that names `path` and
  * contains `why`. */
@@ -172,8 +170,7 @@ static void expect_file(const char *path, const char *text) {
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-lost-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
+    if (proc_tmpdir_new(tmpdir, sizeof tmpdir, "lost") != 0) return -1;
     path_in(in_dir, sizeof in_dir, tmpdir, "in");
     path_in(out_dir, sizeof out_dir, tmpdir, "out");
     if (mkdir(in_dir, 0777) || mkdir(out_dir, 0777)) return -1;
@@ -196,7 +193,6 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
 #if defined(__linux__)
     if (may_mount) {
         char p[400];
@@ -206,8 +202,7 @@ static int teardown(void **state) {
         umount2(p, MNT_DETACH);
     }
 #endif
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 /* Fills the file system holding dir until a write fails. */
@@ -226,7 +221,18 @@ static void fill_up(const char *dir) {
 
 typedef enum Mode { MODE_TMPFS, MODE_RLIMIT, MODE_ENOTDIR } Mode;
 
-/* A directory whose disk is full, holding old.gguf and old.plan. */
+/* old.gguf, old.plan and progress.json in dir, with their OLD_ contents. */
+static void write_old_files(const char *dir) {
+    static const char *const names[] = {"old.gguf", "old.plan", "progress.json"};
+    static const char *const texts[] = {OLD_MODEL, OLD_PLAN, OLD_PROGRESS};
+    for (int i = 0; i < 3; i++) {
+        char p[450];
+        path_in(p, sizeof p, dir, names[i]);
+        write_file(p, texts[i]);
+    }
+}
+
+/* A directory whose disk is full, holding the old files. */
 static Mode full_disk(char *dir, size_t size) {
     path_in(dir, size, tmpdir, "full");
     assert_int_equal(mkdir(dir, 0777), 0);
@@ -234,13 +240,7 @@ static Mode full_disk(char *dir, size_t size) {
 #if defined(__linux__)
     if (may_mount && mount("tmpfs", dir, "tmpfs", 0, "size=256k") == 0) mode = MODE_TMPFS;
 #endif
-    char p[400];
-    path_in(p, sizeof p, dir, "old.gguf");
-    write_file(p, "old model\n");
-    path_in(p, sizeof p, dir, "old.plan");
-    write_file(p, "default=q8_0\n");
-    path_in(p, sizeof p, dir, "progress.json");
-    write_file(p, OLD_PROGRESS);
+    write_old_files(dir);
     if (mode == MODE_TMPFS) fill_up(dir);
     fprintf(stderr, "nothing_lost: full disk: %s\n", mode == MODE_TMPFS ? "a full 256 kB tmpfs" : "RLIMIT_FSIZE 16 bytes");
     return mode;
@@ -299,26 +299,26 @@ static void test_lost_full_disk_keeps_old_files(void **state) {
     path_in(in_tok, sizeof in_tok, in_dir, "tok512.bin");
     ProcResult r;
     limit_begin(mode);
-    run(&r, (const char *[]){"quantize", "-m", in_model, "--type", "q8_0", "-o", gguf, "--force", NULL});
+    r = run("quantize", "-m", in_model, "--type", "q8_0", "-o", gguf, "--force", NULL);
     limit_end(mode);
     expect_refused(&r, "old.gguf", why);
     assert_non_null(strstr(r.err, "any previous file is unchanged"));
     proc_result_free(&r);
-    expect_file(gguf, "old model\n");
+    expect_file(gguf, OLD_MODEL);
 
     limit_begin(mode);
-    run(&r, (const char *[]){"convert", in_bin, "--tokenizer", in_tok, "-o", gguf, "--force", NULL});
+    r = run("convert", in_bin, "--tokenizer", in_tok, "-o", gguf, "--force", NULL);
     limit_end(mode);
     expect_refused(&r, "old.gguf", why);
     proc_result_free(&r);
-    expect_file(gguf, "old model\n");
+    expect_file(gguf, OLD_MODEL);
 
     limit_begin(mode);
-    run(&r, (const char *[]){"plan", "-m", in_model, "--preset", "int4", "-o", plan, "--force", NULL});
+    r = run("plan", "-m", in_model, "--preset", "int4", "-o", plan, "--force", NULL);
     limit_end(mode);
     expect_refused(&r, "old.plan", why);
     proc_result_free(&r);
-    expect_file(plan, "default=q8_0\n");
+    expect_file(plan, OLD_PLAN);
     expect_no_temporaries(dir);
 
     /* lesson progress */
@@ -338,20 +338,12 @@ static void test_lost_full_disk_keeps_old_files(void **state) {
     for (int i = 0; i < 3; i++) term_send_key(t, TERM_KEY_DOWN);
     term_send_key(t, TERM_KEY_ENTER); /* all INT4 */
     assert_screen_text(t, "all INT4*", WAIT);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
-    term_send_str(t, "\x15");
-    term_send_str(t, plan);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", plan, WAIT));
     assert_screen_text(t, "Replace it?", WAIT);
     term_send_str(t, "y");
     assert_screen_text(t, why, WAIT);
     assert_screen_text(t, "all INT4*", WAIT); /* still unsaved: the plan is not lost either */
-    term_send_str(t, "W");
-    assert_screen_text(t, "Write the model under this plan", WAIT);
-    term_send_str(t, "\x15");
-    term_send_str(t, gguf);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "W", "Write the model under this plan", gguf, WAIT));
     assert_screen_text(t, "Replace it?", WAIT);
     term_send_str(t, "y");
     assert_true(term_wait_text_gone(t, "in the background", WAIT));
@@ -362,8 +354,8 @@ static void test_lost_full_disk_keeps_old_files(void **state) {
     term_send_str(t, "y");
     assert_exit_status(t, 0, WAIT);
     term_close(t);
-    expect_file(plan, "default=q8_0\n");
-    expect_file(gguf, "old model\n");
+    expect_file(plan, OLD_PLAN);
+    expect_file(gguf, OLD_MODEL);
     expect_no_temporaries(dir);
 }
 
@@ -372,13 +364,7 @@ static Mode read_only_dir(char *dir, size_t size) {
     assert_int_equal(mkdir(dir, 0777), 0);
 #if defined(__linux__)
     if (may_mount && mount("tmpfs", dir, "tmpfs", 0, "size=256k") == 0) {
-        char p[450];
-        path_in(p, sizeof p, dir, "old.gguf");
-        write_file(p, "old model\n");
-        path_in(p, sizeof p, dir, "old.plan");
-        write_file(p, "default=q8_0\n");
-        path_in(p, sizeof p, dir, "progress.json");
-        write_file(p, OLD_PROGRESS);
+        write_old_files(dir);
         if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
             fprintf(stderr, "nothing_lost: read-only directory: a tmpfs remounted read-only\n");
             return MODE_TMPFS;
@@ -401,22 +387,17 @@ static void test_lost_read_only_directory_keeps_old_files(void **state) {
     path_in(gguf, sizeof gguf, dir, "old.gguf");
     path_in(plan, sizeof plan, dir, "old.plan");
     path_in(in_model, sizeof in_model, in_dir, "model.gguf");
-    ProcResult r;
-    run(&r, (const char *[]){"quantize", "-m", in_model, "--type", "q4_0", "-o", gguf, "--force", NULL});
+    ProcResult r = run("quantize", "-m", in_model, "--type", "q4_0", "-o", gguf, "--force", NULL);
     expect_refused(&r, "old.gguf", why);
     proc_result_free(&r);
-    run(&r, (const char *[]){"plan", "-m", in_model, "--preset", "int8", "-o", plan, "--force", NULL});
+    r = run("plan", "-m", in_model, "--preset", "int8", "-o", plan, "--force", NULL);
     expect_refused(&r, "old.plan", why);
     proc_result_free(&r);
 
     Term *t = term_spawn_quantlab((const char *[]){in_model, NULL}, NULL, 200, 40);
     assert_non_null(t);
     assert_screen_text(t, "1 Model", WAIT);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
-    term_send_str(t, "\x15");
-    term_send_str(t, plan);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", plan, WAIT));
     if (mode == MODE_TMPFS) {
         assert_screen_text(t, "Replace it?", WAIT);
         term_send_str(t, "y");
@@ -427,8 +408,8 @@ static void test_lost_read_only_directory_keeps_old_files(void **state) {
     term_close(t);
     if (mode == MODE_TMPFS) {
         expect_progress_kept(dir, why);
-        expect_file(gguf, "old model\n");
-        expect_file(plan, "default=q8_0\n");
+        expect_file(gguf, OLD_MODEL);
+        expect_file(plan, OLD_PLAN);
         expect_no_temporaries(dir);
     }
 }
@@ -459,8 +440,7 @@ static void test_lost_commands_never_write_the_model(void **state) {
         (const char *[]){"convert", bin, "--tokenizer", tok, "-o", o_conv, NULL},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        ProcResult r;
-        run(&r, cmds[i]);
+        ProcResult r = proc_quantlab(cmds[i], NULL, RUN_WAIT);
         if (r.status != 0) fail_msg("quantlab %s %s: status %d: %s", cmds[i][0], cmds[i][1], r.status, r.err);
         proc_result_free(&r);
         char what[64];
@@ -478,8 +458,7 @@ static void test_lost_commands_never_write_the_model(void **state) {
         (const char *[]){"convert", bin, "--tokenizer", tok, "-o", bin, "--force", NULL},
     };
     for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
-        ProcResult r;
-        run(&r, over[i]);
+        ProcResult r = proc_quantlab(over[i], NULL, RUN_WAIT);
         assert_int_equal(r.status, 2);
         assert_int_equal(proc_count_lines(r.err), 1);
         proc_result_free(&r);
@@ -496,19 +475,11 @@ static void test_lost_commands_never_write_the_model(void **state) {
     term_send_key(t, TERM_KEY_DOWN);
     term_send_key(t, TERM_KEY_ENTER); /* all INT8 */
     assert_screen_text(t, "all INT8", WAIT);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
-    term_send_str(t, "\x15");
     path_in(o_plan, sizeof o_plan, out_dir, "tui.plan");
-    term_send_str(t, o_plan);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", o_plan, WAIT));
     assert_screen_text(t, "saved the plan", WAIT);
-    term_send_str(t, "W");
-    assert_screen_text(t, "Write the model under this plan", WAIT);
-    term_send_str(t, "\x15");
     path_in(o_gguf, sizeof o_gguf, out_dir, "tui.gguf");
-    term_send_str(t, o_gguf);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "W", "Write the model under this plan", o_gguf, WAIT));
     assert_screen_text(t, "wrote", WAIT);
     term_send_str(t, "e"); /* quality, on the worker thread */
     term_send_str(t, "q");

@@ -26,49 +26,24 @@ static char tmpdir[64];
 
 static int setup(void **state) {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-plot-cli-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return proc_tmpdir_new(tmpdir, sizeof tmpdir, "plot-cli");
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 static const char *tmp(const char *name) {
-    static char bufs[4][256];
-    static int next;
-    char *b = bufs[next++ % 4];
-    snprintf(b, sizeof bufs[0], "%s/%s", tmpdir, name);
-    return b;
+    return proc_path(tmpdir, name);
 }
 
-/* Runs quantlab with the arguments (NULL-terminated). */
-static ProcResult run(const char *a0, ...) {
-    const char *argv[24] = {proc_quantlab_bin()};
-    int n = 1;
-    va_list ap;
-    va_start(ap, a0);
-    for (const char *a = a0; a && n < 23; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    ProcResult r;
-    assert_int_equal(proc_run(argv, NULL, 300000, &r), 0);
-    return r;
-}
+/* quantlab ARGS... (NULL-terminated) */
+#define run(...) proc_quantlab((const char *const[]){__VA_ARGS__}, NULL, 300000)
 
 static void expect_ok(ProcResult r) {
     if (r.status != 0) fail_msg("exit %d, stderr '%s'", r.status, r.err);
     assert_int_equal(r.err_len, 0); /* not a terminal: no progress line */
-    proc_result_free(&r);
-}
-
-static void expect_error(ProcResult r, int status, const char *needle) {
-    if (r.status != status || !strstr(r.err, needle) || proc_count_lines(r.err) != 1)
-        fail_msg("exit %d, stderr '%s' (wanted %d and '%s')", r.status, r.err, status, needle);
-    assert_true(strncmp(r.err, "quantlab: ", 10) == 0);
     proc_result_free(&r);
 }
 
@@ -98,7 +73,7 @@ static void test_plot_cli_hist_and_error(void **state) {
     expect_ok(run("plot", "error", "-m", m, "--tensor", "blk.1.ffn_down.weight", "--type", "int3-b32-asym", "--log",
                   "-o", tmp("error.png"), NULL));
     image_expect_plot_colour(tmp("error.png"), 0xD5, 0x5E, 0x00, 3000);
-    expect_error(run("plot", "hist", "-m", m, "--preset", "int8", "--type", "q8_0", "-o", tmp("x.png"), NULL), 2,
+    proc_expect_error(run("plot", "hist", "-m", m, "--preset", "int8", "--type", "q8_0", "-o", tmp("x.png"), NULL), 2,
                  "only one of");
 }
 
@@ -118,14 +93,15 @@ static void test_plot_cli_refusals(void **state) {
     const char *m = model_copy();
     size_t before_len, after_len;
     char *before = proc_read_file(m, &before_len);
-    expect_error(run("plot", "bogus", "-m", m, "-o", tmp("b.png"), NULL), 2, "unknown kind 'bogus'");
-    expect_error(run("plot", "-m", m, "-o", tmp("b.png"), NULL), 2, "hist, error, sensitivity or frontier");
-    expect_error(run("plot", "hist", "-m", m, NULL), 2, "-o FILE.png");
-    expect_error(run("plot", "hist", "-m", m, "-o", m, NULL), 2, "never writes over it");
-    expect_error(run("plot", "hist", "-m", m, "-o", m, "--force", NULL), 2, "never writes over it");
-    expect_error(run("plot", "hist", "-m", m, "--tensor", "nope", "-o", tmp("b.png"), NULL), 2, "no tensor named 'nope'");
-    expect_error(run("plot", "error", "-m", m, "--type", "f32", "-o", tmp("b.png"), NULL), 2, "no rounding error");
-    expect_error(run("plot", "sensitivity", "-m", m, "--preset", "int4", "-o", tmp("b.png"), NULL), 2, "--type");
+    proc_expect_error(run("plot", "bogus", "-m", m, "-o", tmp("b.png"), NULL), 2, "unknown kind 'bogus'");
+    proc_expect_error(run("plot", "-m", m, "-o", tmp("b.png"), NULL), 2, "hist, error, sensitivity or frontier");
+    proc_expect_error(run("plot", "hist", "-m", m, NULL), 2, "-o FILE.png");
+    proc_expect_error(run("plot", "hist", "-m", m, "-o", m, NULL), 2, "never writes over it");
+    proc_expect_error(run("plot", "hist", "-m", m, "-o", m, "--force", NULL), 2, "never writes over it");
+    proc_expect_error(run("plot", "hist", "-m", m, "--tensor", "nope", "-o", tmp("b.png"), NULL), 2,
+                      "no tensor named 'nope'");
+    proc_expect_error(run("plot", "error", "-m", m, "--type", "f32", "-o", tmp("b.png"), NULL), 2, "no rounding error");
+    proc_expect_error(run("plot", "sensitivity", "-m", m, "--preset", "int4", "-o", tmp("b.png"), NULL), 2, "--type");
     struct stat st;
     assert_int_not_equal(stat(tmp("b.png"), &st), 0); /* nothing written by a refusal */
     char *after = proc_read_file(m, &after_len);
@@ -135,7 +111,7 @@ static void test_plot_cli_refusals(void **state) {
     free(after);
     /* an existing picture stays without --force, and is replaced with it */
     expect_ok(run("plot", "hist", "-m", m, "-o", tmp("h.png"), NULL));
-    expect_error(run("plot", "hist", "-m", m, "-o", tmp("h.png"), NULL), 2, "already exists");
+    proc_expect_error(run("plot", "hist", "-m", m, "-o", tmp("h.png"), NULL), 2, "already exists");
     expect_ok(run("plot", "hist", "-m", m, "--type", "int2-row-sym", "-o", tmp("h.png"), "--force", NULL));
     image_expect_plot_colour(tmp("h.png"), 0x00, 0x72, 0xB2, 3000);
 }

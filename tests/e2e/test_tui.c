@@ -18,28 +18,26 @@
 
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 
 enum { WAIT = 15000 }; /* generous: sanitizer builds on a loaded machine */
 
-static char tmpdir[256];
+typedef TermFixture Fixture;
 
+/* A fresh directory for each test; the explorer it runs is closed by the
+ * teardown even when an assertion fails. */
 static int setup(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-tui-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    *state = term_fixture_new("tui", NULL);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return term_fixture_free(*state);
 }
 
-static Term *start(const char *const *args, const char *const *env, int cols, int rows) {
-    Term *t = term_spawn_quantlab(args, env, cols, rows);
+static Term *start(Fixture *fx, const char *const *args, const char *const *env, int cols, int rows) {
+    Term *t = term_fixture_spawn(fx, args, env, cols, rows, "1 Model");
     assert_non_null(t);
-    assert_screen_text(t, "1 Model", WAIT);
     assert_screen_text(t, "stories260K", WAIT);
     return t;
 }
@@ -47,14 +45,13 @@ static Term *start(const char *const *args, const char *const *env, int cols, in
 static void quit(Term *t) {
     term_send_str(t, "q");
     assert_exit_status(t, 0, WAIT);
-    term_close(t);
 }
 
 /* 64x64 weights: F32 16,384 bytes; Q4_0 64 rows x 2 blocks x 18 bytes = 2,304.
  * The plan total falls from 1,171,200 (292,800 x 4) by 14,080 to 1,157,120. */
 static void test_tui_layer_to_int4_drops_size_by_hand_figure(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 100, 30);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 100, 30);
     term_send_str(t, "2");
     assert_screen_text(t, "plan total 1,171,200 bytes", WAIT);
     /* rows: token_embd, output_norm, output, blk.0, attn_q */
@@ -79,14 +76,13 @@ static void test_tui_layer_to_int4_drops_size_by_hand_figure(void **state) {
     assert_screen_text(t, "not saved", WAIT);
     term_send_str(t, "y");
     assert_exit_status(t, 0, WAIT);
-    term_close(t);
 }
 
 /* The INT8 preset: every matrix Q8_0. 319,968 bytes (tests/unit/test_plan.c
  * works it out by hand). */
 static void test_tui_preset_menu(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 100, 30);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 100, 30);
     term_send_str(t, "p");
     assert_screen_text(t, "Presets", WAIT);
     term_send_key(t, TERM_KEY_DOWN);
@@ -97,12 +93,11 @@ static void test_tui_preset_menu(void **state) {
     assert_screen_text(t, "plan total 319,968 bytes", WAIT);
     term_send_key(t, TERM_KEY_CTRL_C); /* quits at once, even unsaved */
     assert_exit_status(t, 0, WAIT);
-    term_close(t);
 }
 
 static void test_tui_too_small_and_back(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 100, 30);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 100, 30);
     term_send_str(t, "2");
     assert_screen_text(t, "plan total", WAIT);
     assert_true(term_wait_idle(t, 200, WAIT));
@@ -121,11 +116,13 @@ static void test_tui_too_small_and_back(void **state) {
 
 /* NO_COLOR and LANG=C: every screen without colour and without a byte >= 0x80. */
 static void test_tui_no_color_and_ascii(void **state) {
-    (void)state;
+    Fixture *fx = *state;
     const char *env[] = {"NO_COLOR=1", "LANG=C", "LC_ALL=C", NULL};
-    Term *t = start(NULL, env, 100, 30);
+    Term *t = start(fx, NULL, env, 100, 30);
+    /* each mark is on its screen only (the tab row names every screen) */
     const char *keys[] = {"1", "2", "3", "4", "5", "6", "?"};
-    const char *marks[] = {"Size", "plan total", "Histogram", "Compare", "Quality", "Lessons", "Everywhere"};
+    const char *marks[] = {"Size", "plan total", "FP32 keeps every weight exactly.", "Prompt: Once upon a time",
+                           "Sensitivity at", "Lessons: learn what quantization does", "Everywhere"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         term_send_str(t, keys[i]);
         assert_screen_text(t, marks[i], WAIT);
@@ -138,7 +135,7 @@ static void test_tui_no_color_and_ascii(void **state) {
     assert_false(term_output_has_non_ascii(t));
     quit(t);
     /* the same in colour and UTF-8 does use colour and block glyphs */
-    t = start(NULL, NULL, 100, 30);
+    t = start(fx, NULL, NULL, 100, 30);
     assert_screen_text(t, "Size", WAIT);
     assert_true(term_wait_idle(t, 150, WAIT));
     assert_true(term_screen_has_color(t));
@@ -147,8 +144,8 @@ static void test_tui_no_color_and_ascii(void **state) {
 }
 
 static void test_tui_quit_restores_terminal(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 100, 30);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 100, 30);
     TermModes m = term_modes(t);
     assert_true(m.altscreen);
     term_send_str(t, "q");
@@ -157,21 +154,19 @@ static void test_tui_quit_restores_terminal(void **state) {
     assert_false(m.altscreen);
     assert_true(m.cursor_visible);
     assert_int_equal(m.mouse, 0);
-    term_close(t);
     /* SIGTERM: the terminal is restored too, and the status says why it ended */
-    t = start(NULL, NULL, 100, 30);
+    t = start(fx, NULL, NULL, 100, 30);
     assert_int_equal(term_send_signal(t, SIGTERM), 0);
     assert_exit_status(t, 128 + SIGTERM, WAIT);
     m = term_modes(t);
     assert_false(m.altscreen);
     assert_true(m.cursor_visible);
-    term_close(t);
 }
 
 /* The help screen is printed from the key table. */
 static void test_tui_help_from_key_table(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 120, 40);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 120, 40);
     term_send_key(t, TERM_KEY_F1);
     assert_screen_text(t, "Everywhere", WAIT);
     assert_screen_text(t, "quit (asks first if the plan is not saved)", WAIT);
@@ -196,7 +191,7 @@ static void test_tui_help_from_key_table(void **state) {
 /* The README's key list is the Help screen, row for row: a key added, changed
  * or removed in the key table without the README following fails here. */
 static void test_tui_readme_key_list_is_the_help(void **state) {
-    (void)state;
+    Fixture *fx = *state;
     size_t len = 0;
     char *readme = proc_read_file(proc_data_path("README.md"), &len);
     assert_non_null(readme);
@@ -208,7 +203,7 @@ static void test_tui_readme_key_list_is_the_help(void **state) {
     assert_non_null(end);
     *end = '\0';
 
-    Term *t = start(NULL, NULL, 100, 100);
+    Term *t = start(fx, NULL, NULL, 100, 100);
     term_send_str(t, "?");
     assert_screen_text(t, "Everywhere", WAIT);
     assert_true(term_wait_idle(t, 200, WAIT));
@@ -235,16 +230,16 @@ static void test_tui_readme_key_list_is_the_help(void **state) {
 
 /* A file that cannot be opened: one line naming it; the model stays. */
 static void test_tui_open_bad_file_keeps_model(void **state) {
-    (void)state;
+    Fixture *fx = *state;
     char bad[512], models[600];
-    snprintf(bad, sizeof bad, "%s/broken.gguf", tmpdir);
+    snprintf(bad, sizeof bad, "%s/broken.gguf", fx->dir);
     FILE *fp = fopen(bad, "wb");
     assert_non_null(fp);
     fputs("GGUF\x03\0\0\0 not really", fp);
     fclose(fp);
-    snprintf(models, sizeof models, "%s", tmpdir);
+    snprintf(models, sizeof models, "%s", fx->dir);
     const char *args[] = {"--models", models, NULL};
-    Term *t = start(args, NULL, 120, 30);
+    Term *t = start(fx, args, NULL, 120, 30);
     term_send_str(t, "o");
     assert_screen_text(t, "broken.gguf", WAIT);
     /* it is listed last, after the bundled assets */
@@ -259,41 +254,35 @@ static void test_tui_open_bad_file_keeps_model(void **state) {
 
 /* Start-up errors are one line and an exit status, before the screen is taken. */
 static void test_tui_startup_errors(void **state) {
-    (void)state;
-    const char *argv[] = {proc_quantlab_bin(), NULL};
-    ProcResult r;
-    assert_int_equal(proc_run(argv, NULL, WAIT, &r), 0); /* stdin is not a terminal */
+    Fixture *fx = *state;
+    ProcResult r = proc_quantlab(NULL, NULL, WAIT); /* stdin is not a terminal */
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "needs a terminal"));
     proc_result_free(&r);
     const char *args[] = {"/nonexistent/model.gguf", NULL};
-    Term *t = term_spawn_quantlab(args, NULL, 100, 30);
+    Term *t = term_fixture_spawn(fx, args, NULL, 100, 30, NULL);
+    assert_non_null(t);
     assert_exit_status(t, 1, WAIT);
     assert_screen_text(t, "/nonexistent/model.gguf", WAIT);
-    term_close(t);
     const char *bad_theme[] = {"--theme", "purple", NULL};
-    t = term_spawn_quantlab(bad_theme, NULL, 100, 30);
+    t = term_fixture_spawn(fx, bad_theme, NULL, 100, 30, NULL);
+    assert_non_null(t);
     assert_exit_status(t, 2, WAIT);
     assert_screen_text(t, "unknown theme 'purple'", WAIT);
-    term_close(t);
 }
 
 /* Save the plan: a text file in the plan format; never over the model. */
 static void test_tui_save_plan(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 120, 30);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 120, 30);
     term_send_str(t, "p");
     assert_screen_text(t, "Presets", WAIT);
     for (int i = 0; i < 3; i++) term_send_key(t, TERM_KEY_DOWN);
     term_send_key(t, TERM_KEY_ENTER); /* all INT4 */
     assert_screen_text(t, "all INT4*", WAIT);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
     char path[600];
-    snprintf(path, sizeof path, "%s/mine.plan", tmpdir);
-    term_send_str(t, "\x15"); /* Ctrl-U clears the suggested name */
-    term_send_str(t, path);
-    term_send_key(t, TERM_KEY_ENTER);
+    snprintf(path, sizeof path, "%s/mine.plan", fx->dir);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", path, WAIT));
     assert_screen_text(t, "saved the plan", WAIT);
     assert_true(term_wait_text_gone(t, "all INT4*", WAIT)); /* no longer unsaved */
     char *text = proc_read_file(path, NULL);
@@ -303,11 +292,7 @@ static void test_tui_save_plan(void **state) {
     /* over the model: refused, the model unchanged */
     size_t before_len, after_len;
     char *before = proc_read_file(proc_data_path("assets/stories260K.gguf"), &before_len);
-    term_send_str(t, "S");
-    assert_screen_text(t, "Save the plan as", WAIT);
-    term_send_str(t, "\x15");
-    term_send_str(t, proc_data_path("assets/stories260K.gguf"));
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "S", "Save the plan as", proc_data_path("assets/stories260K.gguf"), WAIT));
     assert_screen_text(t, "never writes over it", WAIT);
     char *after = proc_read_file(proc_data_path("assets/stories260K.gguf"), &after_len);
     assert_int_equal(before_len, after_len);
@@ -319,8 +304,8 @@ static void test_tui_save_plan(void **state) {
 
 /* Mouse: a click on a tab switches screens; --no-mouse ignores it. */
 static void test_tui_mouse_tabs(void **state) {
-    (void)state;
-    Term *t = start(NULL, NULL, 100, 30);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL, NULL, 100, 30);
     int col, row;
     assert_true(term_find_text(t, "2 Layers", &col, &row));
     term_send_mouse(t, TERM_MOUSE_LEFT, col + 2, row, true);
@@ -341,17 +326,17 @@ static void test_tui_mouse_tabs(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tui_layer_to_int4_drops_size_by_hand_figure),
-        cmocka_unit_test(test_tui_preset_menu),
-        cmocka_unit_test(test_tui_too_small_and_back),
-        cmocka_unit_test(test_tui_no_color_and_ascii),
-        cmocka_unit_test(test_tui_quit_restores_terminal),
-        cmocka_unit_test(test_tui_help_from_key_table),
-        cmocka_unit_test(test_tui_readme_key_list_is_the_help),
-        cmocka_unit_test(test_tui_open_bad_file_keeps_model),
-        cmocka_unit_test(test_tui_startup_errors),
-        cmocka_unit_test(test_tui_save_plan),
-        cmocka_unit_test(test_tui_mouse_tabs),
+        cmocka_unit_test_setup_teardown(test_tui_layer_to_int4_drops_size_by_hand_figure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_preset_menu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_too_small_and_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_no_color_and_ascii, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_quit_restores_terminal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_help_from_key_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_readme_key_list_is_the_help, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_open_bad_file_keeps_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_startup_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_save_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_mouse_tabs, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

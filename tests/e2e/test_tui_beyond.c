@@ -26,44 +26,31 @@
 #include "base/fmt.h"
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 #include "model/model.h"
 #include "model/plan.h"
 
 enum { WAIT = 20000 };   /* screens and keys, sanitizers on a loaded machine */
 enum { JOBS = 300000 };  /* a calibration, GPTQ on every matrix and two evaluations, under sanitizers */
 
-static Term *term; /* closed by the teardown even when an assertion fails */
-static char tmpdir[256];
-static char state_env[400];
+typedef TermFixture Fixture;
 
+/* A fresh directory for each test: XDG_STATE_HOME (never the learner's
+ * progress) and a plan of all INT4. */
 static int setup(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-beyond-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(state_env, sizeof state_env, "XDG_STATE_HOME=%s", tmpdir); /* never the learner's progress */
-    return 0;
+    *state = term_fixture_new("beyond", "default=q4_0\n");
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return term_fixture_free(*state);
 }
 
-static int close_term(void **state) {
-    (void)state;
-    term_close(term);
-    term = NULL;
-    return 0;
-}
-
-static Term *start(const char *const *args, int cols, int rows, const char *first) {
-    const char *env[] = {state_env, "ESCDELAY=25", NULL};
-    term = term_spawn_quantlab(args, env, cols, rows);
-    assert_non_null(term);
-    assert_screen_text(term, first, WAIT);
-    return term;
+static Term *start(Fixture *fx, const char *const *args, int cols, int rows, const char *first) {
+    const char *env[] = {"ESCDELAY=25", NULL};
+    Term *t = term_fixture_spawn(fx, args, env, cols, rows, first);
+    assert_non_null(t);
+    return t;
 }
 
 static void key(Term *t, const char *keys, const char *expect) {
@@ -139,11 +126,11 @@ static void quit_discarding_plan(Term *t) {
  * calibration runs in the background with its progress in the summary line, and
  * then every matrix reads INT4+gptq at exactly all-INT4's size. */
 static void test_tui_beyond_gptq_int4_everywhere_from_the_menu(void **state) {
-    (void)state;
+    Fixture *fx = *state;
     char count[32], bytes[32], want[96];
     int4_sizes(count, sizeof count, bytes, sizeof bytes);
     assert_string_equal(count, "170,720");
-    Term *t = start((const char *[]){"--screen", "layers", NULL}, 80, 24, "plan total");
+    Term *t = start(fx, (const char *[]){"--screen", "layers", NULL}, 80, 24, "plan total");
     key(t, "F", "Format for every matrix");
     down(t, 8); /* from FP32, the selected tensor's format, to "GPTQ..." */
     enter(t, "INT4 + GPTQ   Q4_0 codes");
@@ -167,8 +154,8 @@ static void test_tui_beyond_gptq_int4_everywhere_from_the_menu(void **state) {
  * outlier (x10) leaves fewer levels and more zeros; Q4_0's blocks contain the
  * damage; r restores every figure exactly. */
 static void test_tui_beyond_outlier_collapses_the_tensor_grid_not_the_blocks(void **state) {
-    (void)state;
-    Term *t = start((const char *[]){"--screen", "layers", NULL}, 100, 30, "plan total");
+    Fixture *fx = *state;
+    Term *t = start(fx, (const char *[]){"--screen", "layers", NULL}, 100, 30, "plan total");
     down(t, 10); /* token_embd, output_norm, output, blk.0, attn_q, k, v, output, attn_norm, ffn_gate, ffn_down */
     assert_screen_text(t, "rows of 172: 32-weight blocks need 20 zeros", WAIT);
     key(t, "f", "Format for blk.0.ffn_down.weight");
@@ -219,14 +206,8 @@ static void test_tui_beyond_outlier_collapses_the_tensor_grid_not_the_blocks(voi
 /* Quality at 80x24 with every matrix Q4_0: G calibrates, then measures both
  * ways; GPTQ's KL is lower, and both plans join the frontier. */
 static void test_tui_beyond_rtn_vs_gptq_on_quality(void **state) {
-    (void)state;
-    char plan[300];
-    snprintf(plan, sizeof plan, "%s/int4.plan", tmpdir);
-    FILE *fp = fopen(plan, "w");
-    assert_non_null(fp);
-    fputs("default=q4_0\n", fp);
-    fclose(fp);
-    Term *t = start((const char *[]){"--plan", plan, "--screen", "quality", NULL}, 80, 24, "Your plan");
+    Fixture *fx = *state;
+    Term *t = start(fx, (const char *[]){"--plan", fx->plan, "--screen", "quality", NULL}, 80, 24, "Your plan");
     key(t, "G", "GPTQ needs a calibration");
     assert_screen_text(t, "Round to nearest vs GPTQ: calibrated on calib.txt, measured on eval.txt", JOBS);
     assert_screen_text(t, "weight RMSE", WAIT);
@@ -250,8 +231,8 @@ static void test_tui_beyond_rtn_vs_gptq_on_quality(void **state) {
 /* The outliers lesson, by key presses: inject with x on Layers, a prediction, a
  * skipped step, the outlier-split format from the menu, a quiz, r. */
 static void test_tui_beyond_outliers_lesson_completes(void **state) {
-    (void)state;
-    Term *t = start((const char *[]){"--lesson", "build-7", NULL}, 80, 24, "One weight, far bigger");
+    Fixture *fx = *state;
+    Term *t = start(fx, (const char *[]){"--lesson", "build-7", NULL}, 80, 24, "One weight, far bigger");
     enter(t, "Inject an outlier");
     key(t, "2", "plan total");
     down(t, 10);
@@ -283,9 +264,7 @@ static void test_tui_beyond_outliers_lesson_completes(void **state) {
     enter(t, "Lesson complete");
     assert_screen_text(t, "Steps skipped: 1", WAIT);
     quit_discarding_plan(t);
-    char path[400];
-    snprintf(path, sizeof path, "%s/quantlab/progress.json", tmpdir);
-    char *p = proc_read_file(path, NULL);
+    char *p = proc_read_file(term_fixture_path(fx, "quantlab/progress.json"), NULL);
     assert_non_null(p);
     assert_non_null(strstr(p, "\"build-7-outliers\""));
     assert_non_null(strstr(p, "\"done\": true"));
@@ -294,10 +273,10 @@ static void test_tui_beyond_outliers_lesson_completes(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_tui_beyond_gptq_int4_everywhere_from_the_menu, close_term),
-        cmocka_unit_test_teardown(test_tui_beyond_outlier_collapses_the_tensor_grid_not_the_blocks, close_term),
-        cmocka_unit_test_teardown(test_tui_beyond_rtn_vs_gptq_on_quality, close_term),
-        cmocka_unit_test_teardown(test_tui_beyond_outliers_lesson_completes, close_term),
+        cmocka_unit_test_setup_teardown(test_tui_beyond_gptq_int4_everywhere_from_the_menu, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_beyond_outlier_collapses_the_tensor_grid_not_the_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_beyond_rtn_vs_gptq_on_quality, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_beyond_outliers_lesson_completes, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,12 +30,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/proc.h"
 #include "lib/term.h"
 
 enum { WAIT = 20000, DEFAULT_EVENTS = 4000 };
 #define DEFAULT_SEED 20240611ull
 
-static char tmpdir[256], old_cwd[PATH_MAX];
+static char tmpdir[64], old_cwd[PATH_MAX];
 static uint64_t seed;
 
 /* xorshift64*: the same storm for the same seed on every machine. */
@@ -67,8 +68,7 @@ static int setup(void **state) {
     char data_abs[PATH_MAX];
     if (!realpath(data && *data ? data : ".", data_abs)) return -1;
     setenv("QUANTLAB_DATA", data_abs, 1);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-chaos-XXXXXX");
-    if (!mkdtemp(tmpdir) || chdir(tmpdir) != 0) return -1;
+    if (proc_tmpdir_new(tmpdir, sizeof tmpdir, "chaos") != 0 || chdir(tmpdir) != 0) return -1;
     setenv("XDG_STATE_HOME", tmpdir, 1); /* lesson progress goes here, not to the user's home */
     return 0;
 }
@@ -76,9 +76,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     (void)state;
     if (chdir(old_cwd) != 0) return -1;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return proc_tmpdir_remove(tmpdir);
 }
 
 /* ------------------------------------------------------------- the storm */

@@ -41,9 +41,8 @@ static int teardown(void **state) {
 }
 
 static Term *start(Fixture *fx, const char *const *args, const char *const *env, int cols, int rows) {
-    Term *t = term_fixture_spawn(fx, args, env, cols, rows);
+    Term *t = term_fixture_spawn(fx, args, env, cols, rows, "stories260K");
     assert_non_null(t);
-    assert_screen_text(t, "stories260K", WAIT);
     return t;
 }
 
@@ -193,15 +192,9 @@ static void test_tui_compare_sampled_seed_matches_llama2c(void **state) {
     const char *args[] = {"--screen", "compare", NULL};
     Term *t = start(fx, args, NULL, 120, 40);
     assert_screen_text(t, "agreement: first", JOBS);
-    term_send_str(t, "e");
-    assert_screen_text(t, "both models continue this text", WAIT);
-    term_send_str(t, "\x15"); /* Ctrl-U: no prompt at all */
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "e", "both models continue this text", "", WAIT)); /* no prompt at all */
     assert_screen_text(t, "the model starts from nothing", WAIT);
-    term_send_str(t, "s");
-    assert_screen_text(t, "Seed for sampling", WAIT);
-    term_send_str(t, "\x15" "133742");
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "s", "Seed for sampling", "133742", WAIT));
     assert_screen_text(t, "sampled, seed 133742", WAIT);
     /* the old stories are marked until the new ones come */
     assert_screen_text(t, "for an earlier plan or prompt", WAIT);

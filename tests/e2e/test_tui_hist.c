@@ -72,11 +72,7 @@ static void wait_for(Term *t, const char *text) {
 
 /* Answers the PNG prompt with an absolute path and waits for "wrote". */
 static void save_png(Term *t, const char *path) {
-    term_send_str(t, "P");
-    wait_for(t, "Save the chart as PNG:");
-    term_send_str(t, "\x15"); /* Ctrl-U: clear the suggested name */
-    term_send_str(t, path);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "P", "Save the chart as PNG:", path, WAIT_MS));
     char want[300];
     snprintf(want, sizeof want, "wrote %s", path);
     wait_for(t, want);
@@ -96,9 +92,8 @@ static void quit_unsaved(Term *t) {
  * inspector's bytes equal ggml's reference quantizer's; P saves both charts. */
 static void test_tui_hist_int4_grid_inspector_png(void **state) {
     Fixture *fx = *state;
-    Term *t = term_fixture_spawn(fx, NULL, NULL, 100, 30);
+    Term *t = term_fixture_spawn(fx, NULL, NULL, 100, 30, "stories260K");
     assert_non_null(t);
-    wait_for(t, "stories260K");
     term_send_str(t, "2");
     wait_for(t, "shape");
     /* rows: token_embd, output_norm, output, blk.0, blk.0's attn_q */
@@ -154,9 +149,8 @@ static void test_tui_hist_int4_grid_inspector_png(void **state) {
 static void test_tui_hist_ascii_80x24(void **state) {
     Fixture *fx = *state;
     const char *env[] = {"LANG=C", "NO_COLOR=1", NULL};
-    Term *t = term_fixture_spawn(fx, NULL, env, 80, 24);
+    Term *t = term_fixture_spawn(fx, NULL, env, 80, 24, "stories260K");
     assert_non_null(t);
-    wait_for(t, "stories260K");
     term_send_str(t, "3");
     wait_for(t, "FP32 keeps every weight exactly.");
     for (int k = 0; k < 3; k++) term_send_str(t, " ");

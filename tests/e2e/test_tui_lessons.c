@@ -18,58 +18,36 @@
 
 #include "lib/proc.h"
 #include "lib/term.h"
+#include "lib/term_fixture.h"
 
 enum { WAIT = 20000 }; /* generous: sanitizer builds on a loaded machine */
 
-static char tmpdir[256];
-static char state_env[400];
-static Term *term; /* closed by the teardown even when an assertion fails */
+typedef TermFixture Fixture;
 
+/* A fresh directory for each test: XDG_STATE_HOME, so nothing learnt before. */
 static int setup(void **state) {
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ql-lessons-XXXXXX");
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(state_env, sizeof state_env, "XDG_STATE_HOME=%s", tmpdir);
-    return 0;
+    *state = term_fixture_new("lessons", NULL);
+    return *state ? 0 : -1;
 }
 
 static int teardown(void **state) {
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return term_fixture_free(*state);
 }
 
-static int close_term(void **state) {
-    (void)state;
-    term_close(term);
-    term = NULL;
-    return 0;
+static const char *progress_path(Fixture *fx) {
+    return term_fixture_path(fx, "quantlab/progress.json");
 }
 
-static int fresh_state(void **state) {
-    (void)state;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/quantlab'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+static Term *start_at(Fixture *fx, const char *const *args, const char *const *env, int cols, int rows,
+                      const char *first) {
+    const char *fast_esc[] = {"ESCDELAY=25", NULL};
+    Term *t = term_fixture_spawn(fx, args, env ? env : fast_esc, cols, rows, first);
+    assert_non_null(t);
+    return t;
 }
 
-static const char *progress_path(void) {
-    static char path[400];
-    snprintf(path, sizeof path, "%s/quantlab/progress.json", tmpdir);
-    return path;
-}
-
-static Term *start_at(const char *const *args, int cols, int rows, const char *first) {
-    const char *env[] = {state_env, "ESCDELAY=25", NULL};
-    term = term_spawn_quantlab(args, env, cols, rows);
-    assert_non_null(term);
-    assert_screen_text(term, first, WAIT);
-    return term;
-}
-
-static Term *start(const char *const *args) {
-    return start_at(args, 80, 24, "1 Model");
+static Term *start(Fixture *fx, const char *const *args) {
+    return start_at(fx, args, NULL, 80, 24, "1 Model");
 }
 
 /* Presses key, then waits for what it must bring. */
@@ -96,17 +74,17 @@ static void quit_discarding_plan(Term *t) {
     assert_exit_status(t, 0, WAIT);
 }
 
-static char *progress_text(void) {
-    char *text = proc_read_file(progress_path(), NULL);
-    if (!text) fail_msg("no progress file at %s", progress_path());
+static char *progress_text(Fixture *fx) {
+    char *text = proc_read_file(progress_path(fx), NULL);
+    if (!text) fail_msg("no progress file at %s", progress_path(fx));
     return text;
 }
 
 /* Picture it, from the lesson list: a wrong prediction, a skipped do step
  * (quantlab does it: the plan becomes all INT4), a wrong then right quiz. */
 static void test_tui_lessons_picture_track_with_wrong_answer_and_skip(void **state) {
-    (void)state;
-    Term *t = start(NULL);
+    Fixture *fx = *state;
+    Term *t = start(fx, NULL);
     key(t, "6", "Lessons: learn what quantization does");
     assert_screen_text(t, "Picture it", WAIT);
     assert_screen_text(t, "new        A photo and its small copy", WAIT);
@@ -138,7 +116,7 @@ static void test_tui_lessons_picture_track_with_wrong_answer_and_skip(void **sta
     assert_screen_text(t, "done       A photo and its small copy", WAIT);
     assert_screen_text(t, "1 of 3 done", WAIT);
     quit_discarding_plan(t);
-    char *p = progress_text();
+    char *p = progress_text(fx);
     assert_non_null(strstr(p, "\"picture-1-small-copy\": {\"step\": 0, \"marks\": \"ddwdswd\", \"done\": true}"));
     free(p);
 }
@@ -147,8 +125,8 @@ static void test_tui_lessons_picture_track_with_wrong_answer_and_skip(void **sta
  * (the Model screen, the presets), the lesson panel under the Model screen, a
  * wrong number answer; quit, start again, and carry on from the saved step. */
 static void test_tui_lessons_try_track_resumes_after_restart(void **state) {
-    (void)state;
-    Term *t = start((const char *[]){"--lesson", "try-1", NULL});
+    Fixture *fx = *state;
+    Term *t = start(fx, (const char *[]){"--lesson", "try-1", NULL});
     assert_screen_text(t, "A weight is a number", WAIT);
     enter(t, "Open the Model screen");
     key(t, "1", "Done! The bar marked FP32");             /* in the panel, under the Model screen */
@@ -167,15 +145,13 @@ static void test_tui_lessons_try_track_resumes_after_restart(void **state) {
     assert_screen_text(t, "320 kB instead of 1.17 MB", WAIT); /* 319,968 bytes, worked out in test_lesson.c */
     term_send_str(t, "q");
     assert_exit_status(t, 0, WAIT);
-    term_close(t);
-    term = NULL;
-    char *p = progress_text();
+    char *p = progress_text(fx);
     assert_non_null(strstr(p, "\"current\": \"try-1-how-big\""));
     assert_non_null(strstr(p, "\"try-1-how-big\": {\"step\": 5, \"marks\": \"dddwr....\", \"done\": false}"));
     free(p);
 
     /* a restart: the list knows, and the lesson goes on at step 6 */
-    t = start(NULL);
+    t = start(fx, NULL);
     assert_screen_text(t, "your lesson \"How big is a model?\" is at step 6 of 9: press 6 to go on", WAIT);
     key(t, "6", "step 6/9   How big is a model?");
     assert_screen_text(t, "Try it  (ages 9-12)", WAIT);
@@ -194,7 +170,7 @@ static void test_tui_lessons_try_track_resumes_after_restart(void **state) {
     enter(t, "Lesson complete");
     assert_screen_text(t, "Questions right the first time: 3 of 4.", WAIT);
     quit_discarding_plan(t);
-    p = progress_text();
+    p = progress_text(fx);
     assert_non_null(strstr(p, "\"try-1-how-big\": {\"step\": 0, \"marks\": \"dddwrdrrd\", \"done\": true}"));
     free(p);
 }
@@ -203,8 +179,8 @@ static void test_tui_lessons_try_track_resumes_after_restart(void **state) {
  * a skipped do step, one done through the format menu on the Layers screen, a
  * decimal comma, a wrong then right choice. */
 static void test_tui_lessons_build_track(void **state) {
-    (void)state;
-    Term *t = start((const char *[]){"--lesson", "build-1", NULL});
+    Fixture *fx = *state;
+    Term *t = start(fx, (const char *[]){"--lesson", "build-1", NULL});
     assert_screen_text(t, "A grid of steps", WAIT);
     enter(t, "Your turn");
     answer(t, "5", "Right!");
@@ -248,15 +224,13 @@ static void test_tui_lessons_build_track(void **state) {
     assert_screen_text(t, "Questions right the first time: 4 of 5.", WAIT);
     assert_screen_text(t, "Steps skipped: 1", WAIT);
     quit_discarding_plan(t);
-    char *p = progress_text();
+    char *p = progress_text(fx);
     assert_non_null(strstr(p, "\"build-1-rounding-and-scales\": {\"step\": 0, \"marks\": \"drdrdrsddrdw\", \"done\": true}"));
     free(p);
 }
 
-static bool bad_copy_exists(void) {
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/quantlab", tmpdir);
-    DIR *d = opendir(dir);
+static bool bad_copy_exists(Fixture *fx) {
+    DIR *d = opendir(term_fixture_path(fx, "quantlab"));
     bool found = false;
     struct dirent *e;
     while (d && (e = readdir(d)))
@@ -268,19 +242,18 @@ static bool bad_copy_exists(void) {
 /* A damaged progress file is said on the status line and set aside; the
  * learner starts afresh and the new progress is saved. */
 static void test_tui_lessons_damaged_progress_set_aside(void **state) {
-    (void)state;
-    char dir[400];
-    snprintf(dir, sizeof dir, "%s/quantlab", tmpdir);
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && printf '{\"lessons\": {\"x\": 1' > '%s'", dir, progress_path());
+    Fixture *fx = *state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/quantlab' && printf '{\"lessons\": {\"x\": 1' > '%s'", fx->dir,
+             progress_path(fx));
     assert_int_equal(system(cmd), 0);
-    Term *t = start(NULL);
+    Term *t = start(fx, NULL);
     key(t, "6", "progress reset: damaged file kept as progress.json.bad-");
-    assert_true(bad_copy_exists());
+    assert_true(bad_copy_exists(fx));
     enter(t, "A picture made of marks");
     term_send_str(t, "q");
     assert_exit_status(t, 0, WAIT);
-    char *p = progress_text();
+    char *p = progress_text(fx);
     assert_non_null(strstr(p, "\"format\": \"quantlab-lesson-progress\""));
     assert_non_null(strstr(p, "\"picture-1-small-copy\""));
     free(p);
@@ -289,8 +262,8 @@ static void test_tui_lessons_damaged_progress_set_aside(void **state) {
 /* Presenter mode: high contrast, no tabs or function keys, Space and Backspace
  * move, Space does a do step for the class, and nothing is recorded. */
 static void test_tui_lessons_present_mode(void **state) {
-    (void)state;
-    Term *t = start_at((const char *[]){"--present", "picture-2", NULL}, 100, 30, "quantlab  - ");
+    Fixture *fx = *state;
+    Term *t = start_at(fx, (const char *[]){"--present", "picture-2", NULL}, NULL, 100, 30, "quantlab  - ");
     assert_screen_text(t, "quantlab  - A number with fewer digits", WAIT);
     assert_screen_text(t, "Space next   Backspace back", WAIT);
     assert_true(term_wait_text_gone(t, "2 Layers", WAIT)); /* the tabs are hidden */
@@ -304,22 +277,20 @@ static void test_tui_lessons_present_mode(void **state) {
     key(t, " ", "See where the numbers live");
     key(t, " ", "Lesson, step 4 of 7");    /* done for the class: the Layers screen, with the panel */
     assert_screen_text(t, "plan total", WAIT);
-    key(t, "6", "Space next");
+    key(t, "6", NULL); /* back to the lesson: the panel goes ("Space next" is on every screen here) */
+    assert_true(term_wait_text_gone(t, "Lesson, step 4 of 7", WAIT));
     key(t, " ", "Make one group shorter");
     key(t, " ", "That group now uses fewer digits");
     term_send_str(t, "q");                   /* no question about the demo's plan */
     assert_exit_status(t, 0, WAIT);
-    assert_int_not_equal(access(progress_path(), F_OK), 0); /* nothing recorded */
+    assert_int_not_equal(access(progress_path(fx), F_OK), 0); /* nothing recorded */
 }
 
 /* LANG=C and NO_COLOR: the lesson screens and the panel in plain ASCII, no colour. */
 static void test_tui_lessons_ascii_and_no_color(void **state) {
-    (void)state;
-    const char *env[] = {state_env, "ESCDELAY=25", "LANG=C", "LC_ALL=C", "NO_COLOR=1", NULL};
-    term = term_spawn_quantlab((const char *[]){"--lesson", "picture-1", NULL}, env, 80, 24);
-    assert_non_null(term);
-    Term *t = term;
-    assert_screen_text(t, "A picture made of marks", WAIT);
+    Fixture *fx = *state;
+    const char *env[] = {"ESCDELAY=25", "LANG=C", "LC_ALL=C", "NO_COLOR=1", NULL};
+    Term *t = start_at(fx, (const char *[]){"--lesson", "picture-1", NULL}, env, 80, 24, "A picture made of marks");
     enter(t, "A small copy");
     enter(t, "Is it still a face?");
     key(t, "a", "Your prediction was right!");
@@ -336,12 +307,12 @@ static void test_tui_lessons_ascii_and_no_color(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_tui_lessons_picture_track_with_wrong_answer_and_skip, fresh_state, close_term),
-        cmocka_unit_test_setup_teardown(test_tui_lessons_try_track_resumes_after_restart, fresh_state, close_term),
-        cmocka_unit_test_setup_teardown(test_tui_lessons_build_track, fresh_state, close_term),
-        cmocka_unit_test_setup_teardown(test_tui_lessons_damaged_progress_set_aside, fresh_state, close_term),
-        cmocka_unit_test_setup_teardown(test_tui_lessons_present_mode, fresh_state, close_term),
-        cmocka_unit_test_setup_teardown(test_tui_lessons_ascii_and_no_color, fresh_state, close_term),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_picture_track_with_wrong_answer_and_skip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_try_track_resumes_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_build_track, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_damaged_progress_set_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_present_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tui_lessons_ascii_and_no_color, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

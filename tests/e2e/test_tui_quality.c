@@ -41,9 +41,8 @@ static int teardown(void **state) {
 }
 
 static Term *start(Fixture *fx, const char *const *args, const char *const *env, int cols, int rows) {
-    Term *t = term_fixture_spawn(fx, args, env, cols, rows);
+    Term *t = term_fixture_spawn(fx, args, env, cols, rows, "stories260K");
     assert_non_null(t);
-    assert_screen_text(t, "stories260K", WAIT);
     return t;
 }
 
@@ -67,11 +66,7 @@ static int count_ink(const Image *img, int x0, int y0, int x1, int y1) {
 
 /* Types a file name into the "Save the chart as PNG" question. */
 static void save_png(Term *t, const char *path) {
-    term_send_str(t, "P");
-    assert_screen_text(t, "Save the chart as PNG", WAIT);
-    term_send_str(t, "\x15"); /* Ctrl-U clears the suggested name */
-    term_send_str(t, path);
-    term_send_key(t, TERM_KEY_ENTER);
+    assert_true(term_fixture_answer(t, "P", "Save the chart as PNG", path, WAIT));
 }
 
 /* ---------------------------------------------------------------- tests --- */
@@ -135,9 +130,7 @@ static void test_tui_quality_measures_scans_and_draws(void **state) {
     assert_screen_text(t, "token_embd", WAIT);
 
     /* the bars as a picture: 37 bars of 34 pixels, so 208 + 37 x 34 rows */
-    char bars[160], frontier[160];
-    snprintf(bars, sizeof bars, "%s/bars.png", fx->dir);
-    snprintf(frontier, sizeof frontier, "%s/frontier.png", fx->dir);
+    const char *bars = term_fixture_path(fx, "bars.png"), *frontier = term_fixture_path(fx, "frontier.png");
     save_png(t, bars);
     assert_screen_text(t, "Which chart?", WAIT);
     term_send_key(t, TERM_KEY_ENTER); /* the sensitivity bars */
@@ -216,8 +209,7 @@ static void test_tui_quality_png_needs_figures(void **state) {
      * once, so stop it with Esc before it can finish */
     term_send_key(t, TERM_KEY_ESC);
     assert_screen_text(t, "stopped", WAIT);
-    char path[160];
-    snprintf(path, sizeof path, "%s/none.png", fx->dir);
+    const char *path = term_fixture_path(fx, "none.png");
     save_png(t, path);
     assert_screen_text(t, "nothing to draw yet", WAIT);
     assert_int_equal(access(path, F_OK), -1);

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/model.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,5 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * is missing, so a misconfigured run fails at once instead of fuzzing nothing.
  * The buffer is the caller's (malloc'd, NUL after *len bytes). */
 uint8_t *fuzz_read_data_file(const char *relative, size_t *len);
+
+/* The bundled model (assets/stories260K.gguf, read as above), for the targets
+ * that check their input against it. Exits with a message when it does not
+ * open. It and its buffer live until the process ends. */
+Model *fuzz_open_bundled_model(void);
 
 #endif

@@ -59,8 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         GgufFile g;
         check(gguf_parse(&g, buf, len, "copy.gguf", &err) == ST_OK);
         check(g.n_kv == f.n_kv && g.n_tensors == f.n_tensors);
-        for (uint64_t i = 0; i < g.n_tensors; i++)
+        for (uint64_t i = 0; i < g.n_kv; i++)
+            check(strcmp(g.kv[i].key, f.kv[i].key) == 0 && g.kv[i].value.type == f.kv[i].value.type);
+        for (uint64_t i = 0; i < g.n_tensors; i++) {
+            check(strcmp(g.tensors[i].name, f.tensors[i].name) == 0 && g.tensors[i].type == f.tensors[i].type);
             check(memcmp(g.tensors[i].data, f.tensors[i].data, f.tensors[i].nbytes) == 0);
+        }
         gguf_close(&g);
         free(buf);
     }

@@ -23,14 +23,8 @@ static Model *model;
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    size_t len;
-    uint8_t *buf = fuzz_read_data_file("assets/stories260K.gguf", &len);
-    Error err;
-    if (model_open_buffer(&model, buf, len, "stories260K.gguf", &err) != ST_OK) {
-        fprintf(stderr, "fuzz_lesson: %s\n", err.msg);
-        exit(1);
-    }
-    return 0; /* buf stays: the model borrows it */
+    model = fuzz_open_bundled_model();
+    return 0;
 }
 
 static void check_text(const char *s) {

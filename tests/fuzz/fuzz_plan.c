@@ -20,14 +20,7 @@ static Model *model;
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    size_t len;
-    uint8_t *buf = fuzz_read_data_file("assets/stories260K.gguf", &len);
-    Error err;
-    if (model_open_buffer(&model, buf, len, "stories260K.gguf", &err) != ST_OK) {
-        fprintf(stderr, "fuzz_plan: %s\n", err.msg);
-        exit(1);
-    }
-    /* buf stays: the model borrows it until the process ends */
+    model = fuzz_open_bundled_model();
     return 0;
 }
 

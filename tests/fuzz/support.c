@@ -17,3 +17,15 @@ uint8_t *fuzz_read_data_file(const char *relative, size_t *len) {
     }
     return (uint8_t *)buf;
 }
+
+Model *fuzz_open_bundled_model(void) {
+    size_t len;
+    uint8_t *buf = fuzz_read_data_file("assets/stories260K.gguf", &len);
+    Model *m = NULL;
+    Error err;
+    if (model_open_buffer(&m, buf, len, "stories260K.gguf", &err) != ST_OK) {
+        fprintf(stderr, "fuzz: %s\n", err.msg);
+        exit(1);
+    }
+    return m; /* buf stays: the model borrows it */
+}

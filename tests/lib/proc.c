@@ -1,4 +1,10 @@
 /* proc.c — see proc.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "proc.h"
 
 #include <errno.h>
@@ -108,13 +114,56 @@ const char *proc_quantlab_bin(void) {
     return b && *b ? b : "./quantlab";
 }
 
+ProcResult proc_quantlab(const char *const *args, const char *const *env, int timeout_ms) {
+    const char *argv[PROC_MAX_ARGS + 2] = {proc_quantlab_bin()};
+    int n = 1;
+    for (int i = 0; args && args[i]; i++) {
+        if (n > PROC_MAX_ARGS) fail_msg("more than %d arguments for %s", PROC_MAX_ARGS, argv[0]);
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    ProcResult r;
+    if (proc_run(argv, env, timeout_ms, &r) != 0) fail_msg("cannot run %s", argv[0]);
+    return r;
+}
+
+void proc_expect_error(ProcResult r, int status, const char *needle) {
+    if (r.status != status || !strstr(r.err, needle) || proc_count_lines(r.err) != 1 ||
+        strncmp(r.err, "quantlab: ", 10) != 0)
+        fail_msg("exit %d, stderr '%s' (wanted %d and one line 'quantlab: ...%s...')", r.status, r.err, status,
+                 needle);
+    proc_result_free(&r);
+}
+
+/* dir/name in the next of eight buffers. */
+static const char *join(char (*bufs)[4096], int *next, const char *dir, const char *name) {
+    char *out = bufs[(*next)++ % 8];
+    snprintf(out, 4096, "%s/%s", dir, name);
+    return out;
+}
+
 const char *proc_data_path(const char *relative) {
-    static char buf[8][4096];
+    static char bufs[8][4096];
     static int next;
     const char *root = getenv("QUANTLAB_DATA");
-    char *out = buf[next++ % 8];
-    snprintf(out, sizeof buf[0], "%s/%s", root && *root ? root : ".", relative);
-    return out;
+    return join(bufs, &next, root && *root ? root : ".", relative);
+}
+
+int proc_tmpdir_new(char *dir, size_t size, const char *tag) {
+    int n = snprintf(dir, size, "/tmp/ql-%s-XXXXXX", tag);
+    return n > 0 && (size_t)n < size && mkdtemp(dir) ? 0 : -1;
+}
+
+int proc_tmpdir_remove(const char *dir) {
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *proc_path(const char *dir, const char *name) {
+    static char bufs[8][4096];
+    static int next;
+    return join(bufs, &next, dir, name);
 }
 
 int proc_count_lines(const char *s) {

@@ -106,6 +106,20 @@ static long long term_scaled_ms(int ms) {
     return (long long)(ms < 0 ? 0 : ms) * (long long)(k * 1000) / 1000;
 }
 
+/* Appends n bytes to the growable array *buf of *len bytes in *cap, with a
+ * NUL after them. */
+static void term_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n + 1) c *= 2;
+        *buf = term_xrealloc(*buf, c);
+        *cap = c;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
 /* A growable string for building screen text. */
 typedef struct {
     char *s;
@@ -113,15 +127,7 @@ typedef struct {
 } TermBuf;
 
 static void term_buf_add(TermBuf *b, const char *p, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->s = term_xrealloc(b->s, cap);
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
+    term_append(&b->s, &b->len, &b->cap, p, n);
 }
 
 static size_t term_utf8_put(uint32_t cp, char out[4]) {
@@ -384,14 +390,7 @@ static void term_flush_some(Term *t) {
 }
 
 static void term_queue(Term *t, const char *bytes, size_t n) {
-    if (t->out_len + n > t->out_cap) {
-        size_t cap = t->out_cap ? t->out_cap : 256;
-        while (cap < t->out_len + n) cap *= 2;
-        t->out = term_xrealloc(t->out, cap);
-        t->out_cap = cap;
-    }
-    memcpy(t->out + t->out_len, bytes, n);
-    t->out_len += n;
+    term_append(&t->out, &t->out_len, &t->out_cap, bytes, n);
     term_flush_some(t);
 }
 
@@ -518,14 +517,7 @@ static void term_raw_append(Term *t, const char *buf, size_t n) {
         memmove(t->raw, t->raw + t->raw_len - keep, keep);
         t->raw_len = keep;
     }
-    if (t->raw_len + n > t->raw_cap) {
-        size_t cap = t->raw_cap ? t->raw_cap : 4096;
-        while (cap < t->raw_len + n) cap *= 2;
-        t->raw = term_xrealloc(t->raw, cap);
-        t->raw_cap = cap;
-    }
-    memcpy(t->raw + t->raw_len, buf, n);
-    t->raw_len += n;
+    term_append(&t->raw, &t->raw_len, &t->raw_cap, buf, n);
 }
 
 /* Reads what is available now (up to TERM_READ_MAX bytes or TERM_READ_MAX_MS)
