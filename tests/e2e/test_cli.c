@@ -174,6 +174,24 @@ static void test_cli_convert_never_overwrites(void **state) {
     free(want);
 }
 
+/* Nor, even with --force, over any other file a command reads: a plan, a text. */
+static void test_cli_outputs_never_overwrite_inputs(void **state) {
+    (void)state;
+    static const char plan_text[] = "default=q4_0\n";
+    write_file(tmp("in.plan"), plan_text, sizeof plan_text - 1);
+    proc_expect_error(run("plan", "--plan", tmp("in.plan"), "-o", tmp("in.plan"), "--force", NULL), 2,
+                      "--plan file it reads");
+    proc_expect_error(run("plot", "hist", "--plan", tmp("in.plan"), "-o", tmp("in.plan"), "--force", NULL), 2,
+                      "--plan file it reads");
+    proc_expect_error(run("plot", "sensitivity", "--text", tmp("in.plan"), "-o", tmp("in.plan"), "--force", NULL), 2,
+                      "--text file it reads");
+    size_t len;
+    char *after = proc_read_file(tmp("in.plan"), &len);
+    assert_int_equal(len, sizeof plan_text - 1);
+    assert_memory_equal(after, plan_text, len);
+    free(after);
+}
+
 
 /* quantize → a GGUF that reads back and tells the same story as llama.cpp's Q4_0
  * file (reference greedy-q4_0 text: "...outside in the sun. One day, she found a
@@ -315,6 +333,7 @@ int main(void) {
         cmocka_unit_test(test_cli_bad_files_exit_1_with_one_line),
         cmocka_unit_test(test_cli_info_lists_tensors_and_totals),
         cmocka_unit_test(test_cli_convert_never_overwrites),
+        cmocka_unit_test(test_cli_outputs_never_overwrite_inputs),
         cmocka_unit_test(test_cli_quantize_stats_plan),
         cmocka_unit_test(test_cli_sensitivity_and_budget),
         cmocka_unit_test(test_cli_synth_then_bench),
