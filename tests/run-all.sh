@@ -3,6 +3,11 @@
 # Each test runs from the repository root with QUANTLAB_BIN naming the binary under test.
 set -u
 export QUANTLAB_DATA="${QUANTLAB_DATA:-$(pwd)}"
+# Lesson progress goes to a scratch directory, never the tester's own
+# ~/.local/state/quantlab, whatever a test forgets to set.
+state=$(mktemp -d "${TMPDIR:-/tmp}/ql-state-XXXXXX") || exit 1
+trap 'rm -rf "$state"' EXIT
+export XDG_STATE_HOME="$state"
 pass=0
 fail=0
 failed=""
