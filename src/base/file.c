@@ -121,19 +121,12 @@ const char *file_basename(const char *path) {
     return slash ? slash + 1 : path;
 }
 
-static char *str_dup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 Status atomic_file_open(AtomicFile *af, const char *path, Error *err) {
     memset(af, 0, sizeof *af);
     if (file_is_dir(path))
         return error_set(err, ST_IO, "%s: is a directory; give a file name", path);
     size_t n = strlen(path);
-    af->path = str_dup(path);
+    af->path = strdup(path);
     af->tmp_path = malloc(n + sizeof ".tmp-XXXXXX");
     if (!af->path || !af->tmp_path) {
         atomic_file_abort(af);

@@ -22,6 +22,7 @@
 #include "model/eval.h"
 #include "model/forward.h"
 #include "model/plan.h"
+#include "quant/gptq.h"
 
 /* Inputs buffered per site before they are added to H. */
 enum { CALIB_BATCH = 64 };
@@ -116,20 +117,6 @@ typedef struct Accum {
     double *target;
 } Accum;
 
-/* sum a[b] * c[b], four partial sums in a fixed order */
-static double dot(const double *a, const double *b, int n) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* Rows i of H's upper triangle taken by this task (interleaved, so long and
  * short rows are shared out evenly): H[i][j] += sum_b x_b[i] x_b[j], j >= i. */
 static void add_rows(void *ctx, int task, int n_tasks) {
@@ -138,7 +125,7 @@ static void add_rows(void *ctx, int task, int n_tasks) {
     for (int64_t i = task; i < n; i += n_tasks) {
         const double *xi = a->xt + i * a->rows;
         double *hi = a->target + i * n;
-        for (int64_t j = i; j < n; j++) hi[j] += dot(xi, a->xt + j * a->rows, a->rows);
+        for (int64_t j = i; j < n; j++) hi[j] += gptq_dot(xi, a->xt + j * a->rows, a->rows);
     }
 }
 

@@ -18,13 +18,6 @@
 enum { MODEL_MAX_DIM = 1 << 16, MODEL_MAX_HIDDEN = 1 << 20, MODEL_MAX_LAYERS = 1024,
        MODEL_MAX_HEADS = 1024 };
 
-static char *str_dup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 uint64_t model_machine_memory(void) {
     return sysmem_total();
 }
@@ -70,7 +63,7 @@ static Status read_config(Model *m, Error *err) {
         return error_set(err, ST_UNSUPPORTED,
                          "%s: architecture '%s' is not supported (quantlab runs 'llama' models)",
                          m->path, arch);
-    m->architecture = str_dup(arch);
+    m->architecture = strdup(arch);
     if (!m->architecture) return error_set(err, ST_NOMEM, "%s: out of memory", m->path);
 
     uint32_t dim, hidden, layers, heads, kv_heads, ctx, rope_dim;
@@ -357,10 +350,10 @@ static Status model_init_from_gguf(Model *m, int flags, Error *err) {
         return st;
     const char *gname = gguf_get_str(&m->gguf, "general.name");
     if (gname && *gname && strcmp(gname, "llama") != 0) {
-        m->name = str_dup(gname);
+        m->name = strdup(gname);
     } else { /* llama.cpp's converter writes "llama": the file name says more */
         const char *base = file_basename(m->path);
-        m->name = str_dup(base);
+        m->name = strdup(base);
         if (m->name) {
             char *dot = strrchr(m->name, '.');
             if (dot && dot != m->name) *dot = '\0';
@@ -372,7 +365,7 @@ static Status model_init_from_gguf(Model *m, int flags, Error *err) {
 
 static Model *model_alloc(const char *path, Error *err) {
     Model *m = calloc(1, sizeof *m);
-    if (m) m->path = str_dup(path);
+    if (m) m->path = strdup(path);
     if (!m || !m->path) {
         free(m);
         error_set(err, ST_NOMEM, "%s: out of memory", path);

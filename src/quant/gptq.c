@@ -37,19 +37,6 @@ enum { GPTQ_DAMP_RETRIES = 3 };
 /* ---------------------------------------------------------- vector maths */
 
 /* sum a[i] * b[i], four partial sums (a fixed order: same result every run) */
-static double dot(const double *restrict a, const double *restrict b, int64_t n) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
 /* y -= a * x */
 static void axpy_neg(double *restrict y, double a, const double *restrict x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] -= a * x[i];
@@ -72,7 +59,7 @@ static void factor_column(void *ctx, int task, int n_tasks) {
     const double *rj = f->a + j * n;
     for (int64_t i = task; i < j; i += n_tasks) {
         double *ri = f->a + i * n;
-        ri[j] = (ri[j] - dot(ri + j + 1, rj + j + 1, n - j - 1)) / rj[j];
+        ri[j] = (ri[j] - gptq_dot(ri + j + 1, rj + j + 1, n - j - 1)) / rj[j];
     }
 }
 
@@ -86,7 +73,7 @@ static void invert_columns(void *ctx, int task, int n_tasks) {
         uk[k] = 1.0 / f->a[k * n + k];
         for (int64_t i = k - 1; i >= 0; i--) {
             const double *ri = f->a + i * n;
-            uk[i] = -dot(ri + i + 1, uk + i + 1, k - i) / ri[i];
+            uk[i] = -gptq_dot(ri + i + 1, uk + i + 1, k - i) / ri[i];
         }
     }
 }
@@ -104,7 +91,7 @@ static bool factor_ul(FactorJob *f, Pool *pool) {
     const int64_t n = f->n;
     for (int64_t j = n - 1; j >= 0; j--) {
         double *rj = f->a + j * n;
-        const double pivot = rj[j] - dot(rj + j + 1, rj + j + 1, n - j - 1);
+        const double pivot = rj[j] - gptq_dot(rj + j + 1, rj + j + 1, n - j - 1);
         if (!(pivot > 0.0) || !isfinite(pivot)) return false;
         rj[j] = sqrt(pivot);
         f->j = j;
@@ -549,8 +536,8 @@ void gptq_output_error(const double *h, const float *w, const float *d, int64_t 
                 e[c] = (double)w[r * cols + c] - (double)d[r * cols + c];
             }
             for (int64_t i = 0; i < cols; i++) { /* v^T H v = sum_i v_i (H v)_i */
-                se += e[i] * dot(h + i * cols, e, cols);
-                sw += x[i] * dot(h + i * cols, x, cols);
+                se += e[i] * gptq_dot(h + i * cols, e, cols);
+                sw += x[i] * gptq_dot(h + i * cols, x, cols);
             }
         }
     } else {

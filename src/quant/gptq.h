@@ -98,4 +98,20 @@ Status gptq_quantize(QTensor *q, const float *w, int64_t rows, int64_t cols, con
 void gptq_output_error(const double *h, const float *w, const float *d, int64_t rows, int64_t cols,
                        double *err_sq, double *ref_sq);
 
+/* A double-precision dot product with four partial sums (independent chains
+ * the compiler can keep in registers). GPTQ's Cholesky and its error figures
+ * use it, and so does calibration summing H = X^T X. */
+static inline double gptq_dot(const double *restrict a, const double *restrict b, int64_t n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
 #endif
