@@ -215,11 +215,7 @@ static void levels_caption(const BlockInfo *b, char *buf, size_t size, bool brie
     }
 }
 
-/* ---------------------------------------------------------------- glyphs */
-
-static const char *g_marker(void) { return glyphs()->utf8 ? "\u25c6" : "*"; }
-static const char *g_tick(void) { return glyphs()->utf8 ? "\u2534" : "^"; }
-static const char *g_gridline(void) { return glyphs()->utf8 ? "\u250a" : "'"; }
+/* ---------------------------------------------------------------- charts */
 
 static void put(int y, int x, Rect r, ThemeRole role, const char *glyph) {
     if (y < r.y || y >= r.y + r.h || x < r.x || x >= r.x + r.w || y >= LINES || x >= COLS) return;
@@ -227,8 +223,6 @@ static void put(int y, int x, Rect r, ThemeRole role, const char *glyph) {
     mvaddstr(y, x, glyph);
     attrset(A_NORMAL);
 }
-
-/* ---------------------------------------------------------------- charts */
 
 /* Height in eighths of a cell for count n on a chart of `rows` rows. */
 static int eighths_of(uint64_t n, uint64_t max, int rows, bool log_scale) {
@@ -304,16 +298,16 @@ static void draw_weights_chart(App *a, Rect r, int y, int h) {
         for (int k = 0; k < h; k++) {
             int cell = e - 8 * k;
             int yy = y + h - 1 - k;
-            if (k == marker_row) put(yy, x + c, r, ROLE_BAR_PLAN, g_marker());
+            if (k == marker_row) put(yy, x + c, r, ROLE_BAR_PLAN, g->mark);
             else if (cell > 0) put(yy, x + c, r, ROLE_BAR_FP32, g->vbar[cell > 8 ? 8 : cell]);
-            else if (lines && level_col[c]) put(yy, x + c, r, ROLE_GRID, g_gridline());
+            else if (lines && level_col[c]) put(yy, x + c, r, ROLE_GRID, g->gridline);
         }
     }
     /* the axis row, with a tick at every level */
     int ay = y + h;
     put(ay, r.x + LABEL_W - 1, r, ROLE_DIM, g->bl);
     for (int c = 0; c < w; c++)
-        put(ay, x + c, r, c < bins && level_col[c] ? ROLE_GRID : ROLE_DIM, c < bins && level_col[c] ? g_tick() : g->hline);
+        put(ay, x + c, r, c < bins && level_col[c] ? ROLE_GRID : ROLE_DIM, c < bins && level_col[c] ? g->tick : g->hline);
     draw_x_labels(r, ay + 1, x, w, cache.lo, cache.hi, bins);
 }
 
@@ -404,7 +398,7 @@ static void draw_header(App *a, Rect r, int y, bool marker) {
     shape_of(t, shape, sizeof shape);
     format_label(tensor_format(s, i), fmt, sizeof fmt);
     int x = r.x;
-    draw_text(y, x, 2, ROLE_TITLE, marker ? (glyphs()->utf8 ? "\u25b6 " : "> ") : "  ");
+    draw_textf(y, x, 2, ROLE_TITLE, "%s ", marker ? glyphs()->arrow_r : " ");
     x += 2;
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_TITLE, "%s", t->name);
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_DIM, "  %s  ", shape);
@@ -441,7 +435,7 @@ static void draw_legend(App *a, Rect r, int y) {
         draw_text(y, x, end - x, ROLE_DIM, "FP32 stores them exactly: no grid, no rounding");
         return;
     }
-    x += draw_textf(y, x, end - x, ROLE_BAR_PLAN, "%s", g_marker());
+    x += draw_textf(y, x, end - x, ROLE_BAR_PLAN, "%s", g->mark);
     x += draw_textf(y, x, end - x, ROLE_NORMAL, " after rounding  ");
     const BlockInfo *b = cache.info_ok ? &cache.info : NULL;
     if (!b || b->n_levels == 0) {
@@ -463,7 +457,7 @@ static void draw_legend(App *a, Rect r, int y) {
     levels_caption(b, cap, sizeof cap, false);
     if (x + 2 + draw_width(cap) + draw_width(more) > end) levels_caption(b, cap, sizeof cap, true);
     if (x + 2 + draw_width(cap) + draw_width(more) > end) snprintf(cap, sizeof cap, "%d levels", b->n_levels);
-    x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g_tick());
+    x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g->tick);
     x += draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
     if (more[0]) draw_text(y, x, end - x, ROLE_WARN, more);
     (void)a;
@@ -847,7 +841,7 @@ static void hist_draw(App *a, Rect r) {
     }
     const ModelTensor *t = &a->s->model->tensors[cache.tensor];
     bool marker = a->hist.focus_errors;
-    draw_text(L.ehead, r.x, 2, ROLE_TITLE, marker ? (glyphs()->utf8 ? "\u25b6 " : "> ") : "  ");
+    draw_textf(L.ehead, r.x, 2, ROLE_TITLE, "%s ", marker ? glyphs()->arrow_r : " ");
     if (cache.emax == 0) {
         draw_text(L.ehead, r.x + 2, r.w - 3, ROLE_TITLE, "Rounding error");
         const char *why = !plan_is_quantizable(t) ? (t->is_norm ? "Norm vectors stay FP32, as llama.cpp keeps them."

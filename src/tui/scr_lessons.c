@@ -351,19 +351,19 @@ static int step_body(App *a, const LessonStep *st, int y, int x, int w, int h, i
     for (int c = 0; c < st->n_choices; c++) {
         if (c == 0 || present) used++; /* a blank line before the choices (between them on a projector) */
         const LessonChoice *ch = &st->choices[c];
-        const char *tag = "  ";
+        const char *tag = " ";
         ThemeRole role = ROLE_NORMAL;
         if (c == right) {
-            tag = glyphs()->utf8 ? "\u2713 " : "= "; /* the right one, once answered */
+            tag = glyphs()->check; /* the right one, once answered */
             role = ROLE_GOOD;
         } else if (run->picked[c] || (!asking && run->choice == c)) {
-            tag = "x ";
+            tag = "x";
             role = ROLE_DIM;
         }
         char rendered[1100];
         lesson_render(a->s, ch->text, true, rendered, sizeof rendered);
         int row = used - skip;
-        if (row >= 0 && row < h) draw_textf(y + row, x + 1, 5, role, "%s%c)", tag, 'a' + c);
+        if (row >= 0 && row < h) draw_textf(y + row, x + 1, 5, role, "%s %c)", tag, 'a' + c);
         used += draw_para(y + (row > 0 ? row : 0), x + 6, w - 6, row >= 0 ? h - row : 0, row < 0 ? -row : 0, rendered, role);
     }
     lesson_run_feedback(run, a->s, true, u->feedback, sizeof u->feedback);
@@ -428,7 +428,7 @@ static void draw_step(App *a, Rect r, bool present) {
     }
     draw_textf(y, x, w, ROLE_HEADER, " %s ", kind_label(st->kind));
     draw_textf(y, x + draw_width(kind_label(st->kind)) + 3, w - 12, ROLE_TITLE, "%s", st->title);
-    y += present ? 2 : 2;
+    y += 2;
 
     /* everything below scrolls: the text, the choices, the feedback. Measured
      * first, so that news (an answer's feedback, a hint) scrolls into view. */
