@@ -1169,7 +1169,6 @@ int tui_main(const TuiOptions *opt) {
     }
     a->s = s;
     a->opt = *opt;
-    a->utf8 = utf8;
     a->mouse = !opt->no_mouse;
     app_select_tensor(a, s->model->token_embd);
     if (a->mouse) mousemask(ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION, NULL);

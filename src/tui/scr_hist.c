@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/file.h"
 #include "plot/tensor_plot.h"
 #include "quant/inspect.h"
 #include "quant/outliers.h"
@@ -1024,10 +1023,6 @@ static int hist_export_png(App *a, const char *path, char *msg, size_t size) {
     TensorStatsEntry st;
     if (!prepare(a, 0, 0, &st)) {
         snprintf(msg, size, "this tensor is still being measured; try again in a moment");
-        return 0;
-    }
-    if (file_same(path, s->model_path)) {
-        snprintf(msg, size, "%s is the model; quantlab never writes over it", path);
         return 0;
     }
     const ModelTensor *t = &s->model->tensors[cache.tensor];

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/file.h"
 #include "plot/chart.h"
 #include "plot/png_write.h"
 #include "tui/layout.h"

@@ -118,7 +118,6 @@ struct App {
     ScreenId before_help;
     bool quit;
     bool mouse;
-    bool utf8;
     int rows, cols;
     Popup popup;
     LayersView layers;
@@ -130,8 +129,7 @@ struct App {
     char status[512];         /* one line at the bottom: the last note or error */
     bool status_is_error;
     unsigned seen_generation; /* session generation last drawn */
-    double speed_requested_for; /* plan hash as double is not needed: see speed_hash */
-    uint64_t speed_hash;
+    uint64_t speed_hash;      /* plan hash the last speed measurement was asked for */
     uint64_t calib_declined;  /* plan hash whose calibration the learner stopped (Esc): not restarted */
 };
 
