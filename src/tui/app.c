@@ -577,6 +577,36 @@ static void keep_calibrated(App *a) {
     if (!s->calib.error[0]) app_set_status(a, false, "GPTQ needs a calibration: the FP32 model reads calib.txt (Esc stops)");
 }
 
+/* ------------------------------------------------------- measurements */
+
+/* Parameters up to which a measurement takes seconds, not minutes. */
+enum { AUTO_MEASURE_MAX_PARAMS = 5000000, SPEED_TOKENS = 128 };
+
+bool app_measures_automatically(const App *a) {
+    return a->s->model->n_params <= AUTO_MEASURE_MAX_PARAMS;
+}
+
+void app_measure_quality(App *a) {
+    Session *s = a->s;
+    s->quality.error[0] = '\0';
+    a->qual.requested_hash = session_plan_hash(&s->plan);
+    session_request_quality(s);
+}
+
+void app_measure_speed(App *a) {
+    a->speed_hash = session_plan_hash(&a->s->plan);
+    session_request_speed(a->s, SPEED_TOKENS);
+}
+
+void app_keep_quality_measured(App *a) {
+    Session *s = a->s;
+    uint64_t h = session_plan_hash(&s->plan);
+    if (!(s->quality.valid && s->quality.plan_hash == h) && a->qual.requested_hash != h && !s->quality.error[0]) {
+        a->qual.requested_hash = h;
+        session_request_quality(s);
+    }
+}
+
 static const double INJECT_FACTORS[] = {5, 10, 50, 100};
 static int inject_tensor;
 static int64_t inject_row, inject_col;

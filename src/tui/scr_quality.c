@@ -20,8 +20,6 @@
 #include "tui/layout.h"
 #include "tui/ui.h"
 
-/* Small models are measured when the plan changes, as on the Model screen. */
-enum { AUTO_MEASURE_MAX_PARAMS = 5000000, SPEED_TOKENS = 128 };
 /* Bars in a PNG, and their height in pixels. */
 enum { PNG_MAX_BARS = 48, PNG_BAR_PX = 34 };
 
@@ -51,16 +49,10 @@ static void quality_init(App *a) {
     v->scan_unit = SENS_TENSOR;
 }
 
+/* A small model is measured whenever the plan changes, as on the Model screen. */
 static void quality_enter(App *a) {
-    Session *s = a->s;
     quality_init(a);
-    a->qual.auto_eval = s->model->n_params <= AUTO_MEASURE_MAX_PARAMS; /* the model may have changed */
-    if (!a->qual.auto_eval) return;
-    uint64_t h = session_plan_hash(&s->plan);
-    if (!(s->quality.valid && s->quality.plan_hash == h) && a->qual.requested_hash != h && !s->quality.error[0]) {
-        a->qual.requested_hash = h;
-        session_request_quality(s);
-    }
+    if (app_measures_automatically(a)) app_keep_quality_measured(a);
 }
 
 /* ------------------------------------------------------------- figures */
@@ -408,11 +400,7 @@ static int quality_action(App *a, Action act, int ch) {
     quality_init(a);
     int page = LINES - 14 > 1 ? LINES - 14 : 1;
     switch (act) {
-    case ACT_EVALUATE:
-        s->quality.error[0] = '\0';
-        v->requested_hash = session_plan_hash(&s->plan);
-        session_request_quality(s);
-        return UI_REDRAW | UI_HANDLED;
+    case ACT_EVALUATE: app_measure_quality(a); return UI_REDRAW | UI_HANDLED;
     case ACT_SCAN:
         v->scroll = 0;
         session_request_sensitivity(s, v->scan_target, v->scan_unit);
@@ -422,10 +410,7 @@ static int quality_action(App *a, Action act, int ch) {
         v->scan_unit = v->scan_unit == SENS_TENSOR ? SENS_BLOCK : SENS_TENSOR;
         app_set_status(a, false, "the scan goes %s; n scans", v->scan_unit == SENS_BLOCK ? "block by block" : "tensor by tensor");
         return UI_REDRAW | UI_HANDLED;
-    case ACT_SPEED:
-        a->speed_hash = session_plan_hash(&s->plan);
-        session_request_speed(s, SPEED_TOKENS);
-        return UI_REDRAW | UI_HANDLED;
+    case ACT_SPEED: app_measure_speed(a); return UI_REDRAW | UI_HANDLED;
     case ACT_METHODS:
         session_request_method_compare(s);
         if (s->methods.error[0]) app_set_status(a, true, "%s", s->methods.error);

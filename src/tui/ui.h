@@ -107,8 +107,7 @@ typedef struct QualityView {
     SensitivityUnit scan_unit;
     bool init;
     int scroll;
-    bool auto_eval;           /* measure automatically when the plan changes (small models) */
-    uint64_t requested_hash;
+    uint64_t requested_hash;  /* plan hash the last quality measurement was asked for */
 } QualityView;
 
 struct App {
@@ -149,6 +148,16 @@ void app_message(App *a, const char *title, const char *text);
 void app_format_menu(App *a, int target);
 /* Starts a calibration for GPTQ (says so on the status line). */
 void app_calibrate(App *a);
+/* Measurements the Model and Quality screens share. A small model is measured
+ * whenever the plan changes (app_measures_automatically); a big one waits for e
+ * and m, as a measurement would take minutes. */
+bool app_measures_automatically(const App *a);
+/* e: the plan's quality against FP32 (a failure shown before is forgotten). */
+void app_measure_quality(App *a);
+/* m: tokens per second, FP32 and the plan. */
+void app_measure_speed(App *a);
+/* The current plan's quality, unless it is measured, asked for already or failed. */
+void app_keep_quality_measured(App *a);
 /* Asks by how much to multiply weight (row, col) of tensor, then injects it;
  * app_inject_largest picks the tensor's largest |w|. */
 void app_inject_menu(App *a, int tensor, int64_t row, int64_t col);
