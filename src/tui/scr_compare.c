@@ -55,15 +55,20 @@ static bool result_current(const App *a) {
                                       session_plan_hash(&a->s->plan));
 }
 
-static void request(App *a) {
+void compare_request(App *a, int max_tokens) {
     CompareView *v = &a->cmp;
+    compare_init(a);
     v->requested_hash = session_plan_hash(&a->s->plan);
     snprintf(v->requested_prompt, sizeof v->requested_prompt, "%s", v->prompt);
     v->requested_sampled = v->sampled;
     v->requested_seed = v->seed;
     v->scroll = 0;
-    /* as many tokens as the session keeps; generation stops earlier at the end of a story */
-    session_request_compare(a->s, v->prompt, v->sampled, v->seed, SESSION_COMPARE_MAX);
+    session_request_compare(a->s, v->prompt, v->sampled, v->seed, max_tokens);
+}
+
+/* As many tokens as the session keeps; generation stops earlier at the end of a story. */
+static void request(App *a) {
+    compare_request(a, SESSION_COMPARE_MAX);
 }
 
 /* Called on entry and whenever the session changed: asks for new stories only

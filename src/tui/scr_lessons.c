@@ -197,18 +197,8 @@ static void want_measure(App *a, const char *what) {
     uint64_t h = session_plan_hash(&s->plan) + 1;
     if (u->requested[k] == h) return; /* asked already: a failure is not retried in a loop */
     u->requested[k] = h;
-    if (strcmp(what, "compare") != 0) {
-        lesson_measure_start(s, what);
-        return;
-    }
-    CompareView *c = &a->cmp;
-    const char *prompt = c->prompt[0] ? c->prompt : "Once upon a time";
-    session_request_compare(s, prompt, c->sampled, c->seed, COMPARE_TOKENS);
-    /* tell the Compare screen this request is the current one */
-    c->requested_hash = session_plan_hash(&s->plan);
-    snprintf(c->requested_prompt, sizeof c->requested_prompt, "%s", prompt);
-    c->requested_sampled = c->sampled;
-    c->requested_seed = c->seed;
+    if (strcmp(what, "compare") == 0) compare_request(a, COMPARE_TOKENS);
+    else lesson_measure_start(s, what);
 }
 
 /* What the interface must do after a check was performed for the learner. */

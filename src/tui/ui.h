@@ -163,6 +163,11 @@ void app_keep_quality_measured(App *a);
 void app_inject_menu(App *a, int tensor, int64_t row, int64_t col);
 void app_inject_largest(App *a, int tensor);
 
+/* ---- scr_compare.c ---- */
+/* Asks for both columns' stories with the Compare screen's prompt and settings,
+ * at most max_tokens each; the screen then takes them as its own. */
+void compare_request(App *a, int max_tokens);
+
 /* ---- scr_lessons.c: the open lesson, shown beside every screen ---- */
 /* Loads the lessons and the progress (once); with opt.lesson, opens it. */
 void lessons_start(App *a);
