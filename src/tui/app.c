@@ -113,6 +113,12 @@ void app_switch_screen(App *a, ScreenId id) {
     if (SCREENS[id]->enter) SCREENS[id]->enter(a);
 }
 
+int app_screen_named(const char *name) {
+    for (int i = 0; i < SCREEN_COUNT; i++)
+        if (strcasecmp(name, SCREENS[i]->title) == 0) return i;
+    return -1;
+}
+
 int app_selected_tensor(App *a) {
     return a->hist.tensor;
 }
@@ -1210,9 +1216,8 @@ int tui_main(const TuiOptions *opt) {
         a->cmp.seed = QL_PRESENT_SEED;
     }
     lessons_start(a); /* the lessons and the learner's progress (an invitation back, or --lesson) */
-    if (opt->start_screen)
-        for (int i = 0; i < SCREEN_COUNT; i++)
-            if (strcasecmp(opt->start_screen, SCREENS[i]->title) == 0) first = (ScreenId)i;
+    int named = opt->start_screen ? app_screen_named(opt->start_screen) : -1;
+    if (named >= 0) first = (ScreenId)named;
     app_switch_screen(a, first);
 
     bool dirty = true;

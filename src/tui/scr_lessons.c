@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base/clock.h"
 #include "base/datadir.h"
@@ -64,6 +63,13 @@ static LessonsUi *ui_of(App *a) {
 
 static const Lesson *open_lesson(const LessonsUi *u) {
     return u->open >= 0 && u->open < u->set.n ? u->set.lessons[u->open] : NULL;
+}
+
+/* The first lesson that builds on l, or -1. */
+static int next_lesson(const LessonsUi *u, const Lesson *l) {
+    for (int k = 0; k < u->set.n; k++)
+        if (strcmp(u->set.lessons[k]->builds_on, l->id) == 0) return k;
+    return -1;
 }
 
 static void load(App *a) {
@@ -205,9 +211,8 @@ static void want_measure(App *a, const char *what) {
 static void carry_out(App *a, const LessonAct *act) {
     if (act->tensor >= 0) app_select_tensor(a, act->tensor);
     if (act->measure[0]) want_measure(a, act->measure);
-    if (act->screen[0])
-        for (int i = 0; i < SCREEN_COUNT; i++)
-            if (strcasecmp(act->screen, SCREENS[i]->title) == 0) app_switch_screen(a, (ScreenId)i);
+    int screen = act->screen[0] ? app_screen_named(act->screen) : -1;
+    if (screen >= 0) app_switch_screen(a, (ScreenId)screen);
     if (act->note[0]) app_set_status(a, false, "%s", act->note);
 }
 
@@ -407,9 +412,7 @@ static void draw_step(App *a, Rect r, bool present) {
         if (questions > 0) draw_textf(y++, x, w, ROLE_NORMAL, "Questions right the first time: %d of %d.", right_n, questions);
         if (skipped > 0) draw_textf(y++, x, w, ROLE_NORMAL, "Steps skipped: %d (you can go back to them with Backspace).", skipped);
         y++;
-        int next = -1;
-        for (int k = 0; k < u->set.n && next < 0; k++)
-            if (strcmp(u->set.lessons[k]->builds_on, l->id) == 0) next = k;
+        int next = next_lesson(u, l);
         if (next >= 0) draw_textf(y++, x, w, ROLE_NORMAL, "Next: \"%s\" (%s, %d minutes).", u->set.lessons[next]->title,
                                   lesson_track_label(u->set.lessons[next]->track), u->set.lessons[next]->minutes);
         keys_line(u, NULL, present, line, sizeof line);
@@ -631,10 +634,7 @@ static void go_on(App *a, bool space) {
     const LessonStep *st = current_step(u);
     double now = clock_now();
     if (!st) { /* finished: back to the list, on the next lesson */
-        const Lesson *l = open_lesson(u);
-        int next = -1;
-        for (int k = 0; k < u->set.n && next < 0; k++)
-            if (strcmp(u->set.lessons[k]->builds_on, l->id) == 0) next = k;
+        int next = next_lesson(u, open_lesson(u));
         u->viewing = false;
         u->open = -1;
         if (next >= 0) u->sel = next;
@@ -654,8 +654,8 @@ static void go_on(App *a, bool space) {
             lesson_run_perform(&u->run, a->s, &act, now);
             carry_out(a, &act); /* a screen to show stays shown, with the panel; 6 comes back */
         } else if (st->screen[0]) {
-            for (int i = 0; i < SCREEN_COUNT; i++)
-                if (strcasecmp(st->screen, SCREENS[i]->title) == 0) app_switch_screen(a, (ScreenId)i);
+            int screen = app_screen_named(st->screen);
+            if (screen >= 0) app_switch_screen(a, (ScreenId)screen);
         } else {
             app_set_status(a, false, "do what the step says; h gives a hint, s skips it");
         }

@@ -135,6 +135,8 @@ struct App {
 /* ---- app.c ---- */
 void app_set_status(App *a, bool error, const char *fmt, ...) QL_PRINTF(3, 4);
 void app_switch_screen(App *a, ScreenId id);
+/* The screen whose title is `name` (in any case), or -1. */
+int app_screen_named(const char *name);
 /* The tensor the Layers/Histogram screens point at (-1 if none). */
 int app_selected_tensor(App *a);
 void app_select_tensor(App *a, int tensor);
