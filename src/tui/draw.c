@@ -93,6 +93,12 @@ int draw_textf(int y, int x, int max_w, ThemeRole role, const char *fmt, ...) {
     return w < max_w ? w : max_w;
 }
 
+const char *draw_fitting(int w, const char *a, const char *b, const char *c) {
+    if ((int)strlen(a) <= w) return a;
+    if ((int)strlen(b) <= w || !c) return b;
+    return c;
+}
+
 void draw_fill(int y, int x, int w, ThemeRole role, char c) {
     if (y < 0 || y >= LINES) return;
     attrset(theme_attr(role));

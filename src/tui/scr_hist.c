@@ -490,13 +490,6 @@ static const OutlierFacts *tensor_facts(App *a, int i) {
     return facts.ok ? &facts.f : NULL;
 }
 
-/* The first of the texts that fits in w columns (the last regardless). */
-static const char *fitting(int w, const char *a, const char *b, const char *c) {
-    if ((int)strlen(a) <= w) return a;
-    if ((int)strlen(b) <= w || !c) return b;
-    return c;
-}
-
 static void draw_outliers(App *a, Rect r, int y) {
     const OutlierFacts *f = tensor_facts(a, cache.tensor);
     if (!f || f->n_top == 0) return;
@@ -509,7 +502,7 @@ static void draw_outliers(App *a, Rect r, int y) {
              fabs((double)e->value), (long long)e->row, (long long)e->col, f->max_over_std, f->kurtosis, k6);
     snprintf(l3, sizeof l3, "max|w| %.3g = %.1f std  kurtosis %.1f", fabs((double)e->value), f->max_over_std, f->kurtosis);
     ThemeRole role = f->max_over_std >= 10 ? ROLE_WARN : ROLE_NORMAL;
-    draw_text(y, r.x + 1, r.w - 2, role, fitting(r.w - 2, l1, l2, l3));
+    draw_text(y, r.x + 1, r.w - 2, role, draw_fitting(r.w - 2, l1, l2, l3));
 }
 
 /* The inputs the shown matrix reads (eval.txt, else calib.txt), or the
@@ -532,7 +525,7 @@ static void draw_inputs(App *a, Rect r, int y) {
             snprintf(l1, sizeof l1, "EDITED: a weight of %s is changed (x); r restores the model", et->name);
             snprintf(l2, sizeof l2, "EDITED: %s; r restores", et->name);
         }
-        draw_text(y, r.x + 1, w, ROLE_WARN, fitting(w, l1, l2, NULL));
+        draw_text(y, r.x + 1, w, ROLE_WARN, draw_fitting(w, l1, l2, NULL));
         return;
     }
     double prog;
@@ -567,7 +560,7 @@ static void draw_inputs(App *a, Rect r, int y) {
              (double)site->min, (double)site->max, rms, (long long)widest, rms > 0 ? site->absmax / rms : 0.0);
     snprintf(l3, sizeof l3, "inputs (%s): %+.3g .. %+.3g, RMS %.3g, max %.1fx RMS", text, (double)site->min,
              (double)site->max, rms, rms > 0 ? site->absmax / rms : 0.0);
-    draw_text(y, r.x + 1, w, ROLE_NORMAL, fitting(w, l1, l2, l3));
+    draw_text(y, r.x + 1, w, ROLE_NORMAL, draw_fitting(w, l1, l2, l3));
 }
 
 static void draw_figures(App *a, Rect r, const Layout *L, const TensorStatsEntry *e) {

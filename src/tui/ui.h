@@ -196,6 +196,9 @@ void draw_box(Rect r, ThemeRole role, const char *title);
 void draw_hbar(int y, int x, int w, double value, double max, ThemeRole role, bool plan);
 /* A progress bar with a label: "[#####.....] 45% label". */
 void draw_progress(int y, int x, int w, double fraction, const char *label);
+/* The first of a, b, c that fits in w columns, for a line said at several
+ * lengths: the last one given (b when c is NULL) when none fits. */
+const char *draw_fitting(int w, const char *a, const char *b, const char *c);
 /* Display width of UTF-8 text as drawn (ASCII glyphs on a non-UTF-8 locale). */
 int draw_width(const char *text);
 /* Copies text into out so it shows safely: control bytes become spaces and, on
