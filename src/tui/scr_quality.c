@@ -17,6 +17,7 @@
 
 #include "plot/chart.h"
 #include "plot/png_write.h"
+#include "quant/types.h"
 #include "tui/layout.h"
 #include "tui/ui.h"
 
@@ -29,8 +30,8 @@ static Format scan_format(int i) {
     switch (i) {
     case 0: return FORMAT_INT8;
     case 1: return FORMAT_INT4;
-    case 2: return format_ggml(3); /* Q4_1 */
-    case 3: return format_ggml(6); /* Q5_0 */
+    case 2: return format_ggml(GGML_TYPE_Q4_1);
+    case 3: return format_ggml(GGML_TYPE_Q5_0);
     case 4: return format_teach(4, GRAN_TENSOR, 0, false);
     case 5: return format_teach(3, GRAN_BLOCK, 32, false);
     case 6: return format_teach(2, GRAN_BLOCK, 32, true);
@@ -258,6 +259,14 @@ static void point_label(const FrontierPoint *f, int i, char *out, size_t size) {
     else snprintf(out, size, "%.24s", f->label);
 }
 
+/* The measured plans as scatter points, labelled (labels: storage for them). */
+static void frontier_points(const Session *s, ScatterPoint *pts, char labels[][32]) {
+    for (int i = 0; i < s->n_frontier; i++) {
+        point_label(&s->frontier[i], i, labels[i], sizeof labels[i]);
+        pts[i] = (ScatterPoint){s->frontier[i].bits_per_weight, s->frontier[i].kl_mean, labels[i]};
+    }
+}
+
 static int current_point(const Session *s) {
     uint64_t h = session_plan_hash(&s->plan);
     for (int i = 0; i < s->n_frontier; i++)
@@ -290,10 +299,7 @@ static void draw_frontier(App *a, int y, int x, int w, int h) {
     if (plot_w < 8 || plot_h < 3) return;
     ScatterPoint pts[SESSION_FRONTIER_MAX];
     char labels[SESSION_FRONTIER_MAX][32];
-    for (int i = 0; i < s->n_frontier; i++) {
-        point_label(&s->frontier[i], i, labels[i], sizeof labels[i]);
-        pts[i] = (ScatterPoint){s->frontier[i].bits_per_weight, s->frontier[i].kl_mean, labels[i]};
-    }
+    frontier_points(s, pts, labels);
     int cur = current_point(s);
     TextScatter ts;
     Error err;
@@ -469,14 +475,13 @@ static Status png_frontier(App *a, const char *path, Error *err) {
     int n = s->n_frontier;
     ScatterPoint pts[SESSION_FRONTIER_MAX];
     char labels[SESSION_FRONTIER_MAX][32];
+    frontier_points(s, pts, labels);
+    int positive = 0;
     bool any_zero = false;
     for (int i = 0; i < n; i++) {
-        point_label(&s->frontier[i], i, labels[i], sizeof labels[i]);
-        pts[i] = (ScatterPoint){s->frontier[i].bits_per_weight, s->frontier[i].kl_mean, labels[i]};
-        if (s->frontier[i].kl_mean < LAYOUT_Y_ZERO) any_zero = true;
+        positive += s->frontier[i].kl_mean >= LAYOUT_Y_ZERO;
+        any_zero |= s->frontier[i].kl_mean < LAYOUT_Y_ZERO;
     }
-    int positive = 0;
-    for (int i = 0; i < n; i++) positive += s->frontier[i].kl_mean >= LAYOUT_Y_ZERO;
     char caption[256];
     snprintf(caption, sizeof caption, "model: %.60s   plan: %.40s (%.2f bits/weight)%s", s->model->name, s->plan_label,
              session_plan_bits(s), any_zero && positive >= 2 ? "   KL 0 drawn on the bottom edge" : "");
