@@ -119,6 +119,19 @@ int app_screen_named(const char *name) {
     return -1;
 }
 
+int app_scroll(int *scroll, Action act, int page) {
+    switch (act) {
+    case ACT_UP: (*scroll)--; break;
+    case ACT_DOWN: (*scroll)++; break;
+    case ACT_PAGE_UP: *scroll -= page; break;
+    case ACT_PAGE_DOWN: *scroll += page; break;
+    case ACT_HOME: *scroll = 0; break;
+    case ACT_END: *scroll = 1 << 20; break;
+    default: return UI_NONE;
+    }
+    return UI_REDRAW | UI_HANDLED;
+}
+
 int app_selected_tensor(App *a) {
     return a->hist.tensor;
 }
@@ -685,12 +698,16 @@ static void open_presets(App *a) {
 
 static char picker_paths[POPUP_MAX_ITEMS][1024];
 
+static bool has_ext(const char *name, const char *ext) {
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcmp(name + n - e, ext) == 0;
+}
+
 static void picked(App *a, int index, const char *text) {
     (void)text;
     const char *path = picker_paths[index];
     Error err;
-    size_t n = strlen(path);
-    if (n > 5 && strcmp(path + n - 5, ".plan") == 0) {
+    if (has_ext(path, ".plan")) {
         if (session_load_plan(a->s, path, &err) != ST_OK) app_set_status(a, true, "%s", err.msg);
         else app_set_status(a, false, "loaded plan %s", path);
         return;
@@ -708,11 +725,6 @@ static void picked(App *a, int index, const char *text) {
     app_select_tensor(a, a->s->model->token_embd);
     a->hist.inspect = false;
     app_set_status(a, false, "opened %s", path);
-}
-
-static bool has_ext(const char *name, const char *ext) {
-    size_t n = strlen(name), e = strlen(ext);
-    return n > e && strcmp(name + n - e, ext) == 0;
 }
 
 static int list_dir(const char *dir, char items[][POPUP_ITEM_LEN], int n) {
@@ -870,9 +882,7 @@ static int global_action(App *a, Action act) {
             app_set_status(a, true, "this screen has no chart to save; try Histogram, Quality");
             return UI_REDRAW;
         }
-        snprintf(name, sizeof name, "quantlab-%s.png", SCREENS[a->screen]->title);
-        for (char *c = name; *c; c++)
-            if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        snprintf(name, sizeof name, "quantlab-%s.png", s->ui_screen); /* the title in lower case */
         ask_path(a, "Save the chart as PNG:", name, png_to_path);
         return UI_REDRAW;
     case ACT_THEME: {

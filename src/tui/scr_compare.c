@@ -317,7 +317,6 @@ static int compare_action(App *a, Action act, int ch) {
     CompareView *v = &a->cmp;
     (void)ch;
     compare_init(a);
-    int page = LINES - 12 > 1 ? LINES - 12 : 1;
     switch (act) {
     case ACT_EDIT_PROMPT:
         app_input(a, "Prompt: both models continue this text", v->prompt, prompt_chosen, 0);
@@ -343,13 +342,7 @@ static int compare_action(App *a, Action act, int ch) {
         return UI_REDRAW | UI_HANDLED;
     }
     case ACT_REGENERATE: request(a); return UI_REDRAW | UI_HANDLED;
-    case ACT_UP: v->scroll--; return UI_REDRAW | UI_HANDLED;
-    case ACT_DOWN: v->scroll++; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_UP: v->scroll -= page; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_DOWN: v->scroll += page; return UI_REDRAW | UI_HANDLED;
-    case ACT_HOME: v->scroll = 0; return UI_REDRAW | UI_HANDLED;
-    case ACT_END: v->scroll = 1 << 20; return UI_REDRAW | UI_HANDLED;
-    default: return UI_NONE;
+    default: return app_scroll(&v->scroll, act, LINES - 12 > 1 ? LINES - 12 : 1);
     }
 }
 

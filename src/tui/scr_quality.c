@@ -404,7 +404,6 @@ static int quality_action(App *a, Action act, int ch) {
     QualityView *v = &a->qual;
     (void)ch;
     quality_init(a);
-    int page = LINES - 14 > 1 ? LINES - 14 : 1;
     switch (act) {
     case ACT_EVALUATE: app_measure_quality(a); return UI_REDRAW | UI_HANDLED;
     case ACT_SCAN:
@@ -424,13 +423,7 @@ static int quality_action(App *a, Action act, int ch) {
             app_set_status(a, false, "GPTQ needs a calibration: the FP32 model reads calib.txt first (Esc stops)");
         else app_set_status(a, false, "RTN vs GPTQ: quantizing both ways, then measuring both on eval.txt");
         return UI_REDRAW | UI_HANDLED;
-    case ACT_UP: v->scroll--; return UI_REDRAW | UI_HANDLED;
-    case ACT_DOWN: v->scroll++; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_UP: v->scroll -= page; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_DOWN: v->scroll += page; return UI_REDRAW | UI_HANDLED;
-    case ACT_HOME: v->scroll = 0; return UI_REDRAW | UI_HANDLED;
-    case ACT_END: v->scroll = 1 << 20; return UI_REDRAW | UI_HANDLED;
-    default: return UI_NONE;
+    default: return app_scroll(&v->scroll, act, LINES - 14 > 1 ? LINES - 14 : 1);
     }
 }
 

@@ -137,6 +137,10 @@ void app_set_status(App *a, bool error, const char *fmt, ...) QL_PRINTF(3, 4);
 void app_switch_screen(App *a, ScreenId id);
 /* The screen whose title is `name` (in any case), or -1. */
 int app_screen_named(const char *name);
+/* Up, Down, PgUp, PgDn (`page` rows), Home and End on a scrolling view: moves
+ * *scroll, which the screen clamps when it draws. Returns UI_REDRAW |
+ * UI_HANDLED, or UI_NONE for any other action. */
+int app_scroll(int *scroll, Action act, int page);
 /* The tensor the Layers/Histogram screens point at (-1 if none). */
 int app_selected_tensor(App *a);
 void app_select_tensor(App *a, int tensor);
