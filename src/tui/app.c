@@ -932,13 +932,19 @@ static Rect content_rect(App *a) {
 
 static const char TAB_TITLE[] = " quantlab ", TAB_HELP[] = " ? Help ";
 
+/* Screen i's tab, " N Title "; returns its width. */
+static int tab_label(int i, char *buf, size_t size) {
+    return snprintf(buf, size, " %d %s ", i + 1, SCREENS[i]->title);
+}
+
 /* Where the first screen tab starts. On the Help screen an extra tab is shown;
  * when the row is too narrow for it (80 columns) the name gives way to it
  * rather than the tab being cut off. The mouse handler uses the same answer. */
 static int tabs_start_x(const App *a) {
     if (a->screen != SCREEN_HELP) return (int)strlen(TAB_TITLE);
     int width = (int)(strlen(TAB_TITLE) + strlen(TAB_HELP));
-    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += (int)strlen(SCREENS[i]->title) + 4; /* " N title " */
+    char label[32];
+    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += tab_label(i, label, sizeof label);
     return width <= COLS ? (int)strlen(TAB_TITLE) : 0;
 }
 
@@ -948,7 +954,7 @@ static void draw_tabs(App *a) {
     if (x > 0) draw_textf(0, 0, COLS, ROLE_TITLE, "%s", TAB_TITLE);
     for (int i = 0; i < SCREEN_COUNT - 1; i++) {
         char label[32];
-        snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
+        tab_label(i, label, sizeof label);
         bool active = (int)a->screen == i;
         x += draw_textf(0, x, COLS - x, active ? ROLE_TAB_ACTIVE : ROLE_TAB, "%s", label);
     }
@@ -1096,8 +1102,7 @@ static int handle_mouse(App *a) {
         int x = tabs_start_x(a);
         for (int i = 0; i < SCREEN_COUNT - 1; i++) {
             char label[32];
-            snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
-            int w = (int)strlen(label);
+            int w = tab_label(i, label, sizeof label);
             if (ev.x >= x && ev.x < x + w) {
                 app_switch_screen(a, (ScreenId)i);
                 return UI_REDRAW;
