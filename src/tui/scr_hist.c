@@ -9,8 +9,9 @@
  * Numbers come from the session (statistics), the quantized-copy cache (the
  * decoded values the model runs) and inspect_block() (one block's facts); this
  * file only bins and draws them. Histograms are rebuilt only when the tensor, its
- * format, the zoom or the chart width change, so a redraw costs a few
- * microseconds even for a big tensor.
+ * format, the zoom or the chart width change, or the session does (hist_enter: a
+ * new plan, a finished measurement, an edited weight), so a redraw in between
+ * makes no pass over the weights.
  */
 #include <math.h>
 #include <stdio.h>
@@ -189,11 +190,6 @@ static char *fmt_value(char *buf, size_t size, double v, int w) {
     if (prec < 1 || fabs(v) >= 1e5) snprintf(buf, size, "%+*.*g", w, w > 6 ? w - 6 : 1, v);
     else snprintf(buf, size, "%+*.*f", w, prec, v);
     return buf;
-}
-
-static void shape_of(const ModelTensor *t, char *buf, size_t size) {
-    if (t->n_dims == 1) snprintf(buf, size, "%lld", (long long)t->cols);
-    else snprintf(buf, size, "%lldx%lld", (long long)t->cols, (long long)t->rows);
 }
 
 /* Where the inspected block's grid comes from, for the legend and the PNG. */
@@ -394,7 +390,7 @@ static void draw_header(App *a, Rect r, int y, bool marker) {
     int i = a->hist.tensor;
     const ModelTensor *t = &s->model->tensors[i];
     char shape[32], fmt[64];
-    shape_of(t, shape, sizeof shape);
+    ui_fmt_shape(shape, sizeof shape, t);
     format_label(tensor_format(s, i), fmt, sizeof fmt);
     int x = r.x;
     draw_textf(y, x, 2, ROLE_TITLE, "%s ", marker ? glyphs()->arrow_r : " ");
@@ -1021,7 +1017,7 @@ static int hist_export_png(App *a, const char *path, char *msg, size_t size) {
     const ModelTensor *t = &s->model->tensors[cache.tensor];
     char fmt[64], caption[512], levels[256], shape[32];
     format_label(cache.q->fmt, fmt, sizeof fmt);
-    shape_of(t, shape, sizeof shape);
+    ui_fmt_shape(shape, sizeof shape, t);
     snprintf(caption, sizeof caption, "model: %s   plan: %s, %.2f bits/weight   tensor: %s (%s), %.2f bits/weight",
              s->model->name, s->plan_label, session_plan_bits(s), t->name, shape, st.bytes * 8.0 / (double)t->n_elements);
     levels[0] = '\0';

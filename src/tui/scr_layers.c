@@ -128,8 +128,7 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
     snprintf(name, sizeof name, "%s%s", t->layer >= 0 ? "  " : "", shown);
     size_t nl = strlen(name);
     if (nl > 7 && strcmp(name + nl - 7, ".weight") == 0) name[nl - 7] = '\0'; /* every row says it */
-    if (t->n_dims == 1) snprintf(shape, sizeof shape, "%lld", (long long)t->cols);
-    else snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
+    ui_fmt_shape(shape, sizeof shape, t);
     if (quant) layout_format_short(f, c->format - 1, fmt, sizeof fmt);
     else snprintf(fmt, sizeof fmt, "%s", t->is_norm ? "FP32 (norm)" : "FP32");
     double nbytes = format_tensor_bytes(f, t->rows, t->cols);
@@ -338,14 +337,13 @@ static void change_bits(App *a, int dir) {
     if (target < 0) return;
     char label[64];
     if (block) {
-        Format f;
-        if (!block_format(s, target, &f)) { /* mixed: start from the first matrix */
-            for (int i = 0; i < s->model->n_tensors; i++)
-                if (s->model->tensors[i].layer == target && plan_is_quantizable(&s->model->tensors[i])) {
-                    f = s->plan.fmt[i];
-                    break;
-                }
-        }
+        /* from the first matrix's format: the block's own, or where a mixed block starts */
+        Format f = FORMAT_FP32;
+        for (int i = 0; i < s->model->n_tensors; i++)
+            if (s->model->tensors[i].layer == target && plan_is_quantizable(&s->model->tensors[i])) {
+                f = s->plan.fmt[i];
+                break;
+            }
         Format next = session_ladder_step(f, dir);
         if (session_set_format_layer(s, target, next))
             app_set_status(a, false, "blk.%d now %s", target, format_label(next, label, sizeof label));
