@@ -697,10 +697,10 @@ static int lessons_action(App *a, Action act, int ch) {
         }
     }
     const LessonStep *st = current_step(u);
-    int ev = 0;
+    int ev;
     switch (act) {
     case ACT_LESSON_NEXT: go_on(a, ch == ' '); break;
-    case ACT_LESSON_BACK: ev = lesson_run_back(&u->run, now); break;
+    case ACT_LESSON_BACK: lesson_run_back(&u->run, now); break;
     case ACT_LESSON_ANSWER:
         if (!st || st->numeric || st->n_choices == 0) {
             app_set_status(a, false, "%s", st && st->numeric ? "type the answer: press Enter" : "nothing to answer here");
@@ -716,11 +716,11 @@ static int lessons_action(App *a, Action act, int ch) {
         break;
     case ACT_LESSON_HINT:
         if (!st || !st->hint) app_set_status(a, false, "no hint for this step");
-        else ev = lesson_run_hint(&u->run);
+        else lesson_run_hint(&u->run);
         break;
     case ACT_LESSON_SKIP: {
         LessonAct done;
-        ev = lesson_run_skip(&u->run, a->s, &done, now);
+        lesson_run_skip(&u->run, a->s, &done, now);
         carry_out(a, &done);
         if (a->screen != SCREEN_LESSONS) app_switch_screen(a, SCREEN_LESSONS);
         break;
@@ -736,7 +736,6 @@ static int lessons_action(App *a, Action act, int ch) {
     case ACT_ACTIVATE: go_on(a, ch == ' '); break;
     default: return UI_NONE;
     }
-    (void)ev;
     save(a, false);
     return UI_REDRAW | UI_HANDLED;
 }
