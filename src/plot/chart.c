@@ -365,10 +365,9 @@ static long box_data_pixels(const Canvas *c, Box b) {
 }
 
 /* Puts a w x h box in the plot-area corner that hides the least data
- * (top right, top left, bottom right, bottom left on a tie), avoiding `taken`;
- * *hidden receives the data pixels it covers. */
-static Box box_place(const Canvas *c, const ChartFrame *f, int w, int h, const Box *taken,
-                     long *hidden) {
+ * (top right, top left, bottom right, bottom left on a tie); *hidden receives
+ * the data pixels it covers. */
+static Box box_place(const Canvas *c, const ChartFrame *f, int w, int h, long *hidden) {
     const PlotRect *a = &f->area;
     int m = 4 * f->text_scale;
     Box cand[4] = {
@@ -378,16 +377,15 @@ static Box box_place(const Canvas *c, const ChartFrame *f, int w, int h, const B
         {a->x + m, a->y + a->h - m - h, w, h},
     };
     int best = 0;
-    long best_n = -1;
-    for (int i = 0; i < 4; i++) {
-        if (taken && box_overlap(cand[i], *taken)) continue;
+    long best_n = box_data_pixels(c, cand[0]);
+    for (int i = 1; i < 4; i++) {
         long n = box_data_pixels(c, cand[i]);
-        if (best_n < 0 || n < best_n) {
+        if (n < best_n) {
             best = i;
             best_n = n;
         }
     }
-    *hidden = best_n < 0 ? 0 : best_n;
+    *hidden = best_n;
     return cand[best];
 }
 
@@ -397,15 +395,15 @@ static Box box_place(const Canvas *c, const ChartFrame *f, int w, int h, const B
 typedef Box (*BoxSizer)(const void *content, int n, int ls);
 
 static Box box_fit(const Canvas *c, const ChartFrame *f, BoxSizer size, const void *content,
-                   int n, const Box *taken, int *ls) {
+                   int n, int *ls) {
     *ls = f->text_scale;
     Box b = size(content, n, *ls);
     long hidden = 0;
-    b = box_place(c, f, b.w, b.h, taken, &hidden);
+    b = box_place(c, f, b.w, b.h, &hidden);
     if (*ls > 1 && hidden > (long)b.w * b.h / 100) {
         Box b2 = size(content, n, *ls - 1);
         long hidden2 = 0;
-        b2 = box_place(c, f, b2.w, b2.h, taken, &hidden2);
+        b2 = box_place(c, f, b2.w, b2.h, &hidden2);
         if (hidden2 < hidden) {
             b = b2;
             (*ls)--;
@@ -437,14 +435,10 @@ static Box legend_size(const void *content, int n, int s) {
                  2 * pad + n * legend_row(s) - 5 * s};
 }
 
-/* Draws a legend (one row per entry: swatch, then text) in the emptiest corner;
- * returns where it went (w = 0 when there was nothing to draw). */
-static Box draw_legend(Canvas *c, const ChartFrame *f, const LegendEntry *e, int n,
-                       const Box *taken) {
-    Box none = {0, 0, 0, 0};
-    if (n == 0) return none;
+/* Draws a legend (one row per entry: swatch, then text) in the emptiest corner. */
+static void draw_legend(Canvas *c, const ChartFrame *f, const LegendEntry *e, int n) {
     int s;
-    Box b = box_fit(c, f, legend_size, e, n, taken, &s);
+    Box b = box_fit(c, f, legend_size, e, n, &s);
     int pad = legend_pad(s), sw = legend_swatch_w(s), row = legend_row(s);
     box_frame(c, b, s);
     for (int i = 0; i < n; i++) {
@@ -475,7 +469,6 @@ static Box draw_legend(Canvas *c, const ChartFrame *f, const LegendEntry *e, int
         text_fit(c, tx, ty, e[i].text, s, b.x + b.w - pad - tx, ALIGN_LEFT,
                  chart_colour(CHART_TEXT), false);
     }
-    return b;
 }
 
 enum { TEXT_BOX_LINE = 64 };
@@ -491,10 +484,9 @@ static Box text_box_size(const void *content, int n, int s) {
 }
 
 /* A box of text lines (the error histogram's figures) in the emptiest corner. */
-static void draw_text_box(Canvas *c, const ChartFrame *f, char lines[][TEXT_BOX_LINE], int n,
-                          const Box *taken) {
+static void draw_text_box(Canvas *c, const ChartFrame *f, char lines[][TEXT_BOX_LINE], int n) {
     int s;
-    Box b = box_fit(c, f, text_box_size, lines, n, taken, &s);
+    Box b = box_fit(c, f, text_box_size, lines, n, &s);
     box_frame(c, b, s);
     for (int i = 0; i < n; i++)
         canvas_text(c, b.x + legend_pad(s), b.y + legend_pad(s) + i * legend_row(s), lines[i], s,
@@ -647,7 +639,7 @@ Status chart_histogram(Canvas *c, const HistogramSpec *sp, ChartFrame *frame, Er
     char note[64];
     hist_outside_note(note, sizeof note, sp->hist);
     if (note[0]) e[n++] = (LegendEntry){SWATCH_NONE, chart_colour(CHART_TEXT), MARKER_CIRCLE, note};
-    if (n > 1) draw_legend(c, &f, e, n, NULL);
+    if (n > 1) draw_legend(c, &f, e, n);
     if (frame) *frame = f;
     return ST_OK;
 }
@@ -684,7 +676,7 @@ Status chart_error_histogram(Canvas *c, const ErrorHistogramSpec *sp, ChartFrame
     }
     hist_outside_note(lines[n], TEXT_BOX_LINE, sp->hist);
     if (lines[n][0]) n++;
-    if (n > 0) draw_text_box(c, &f, lines, n, NULL);
+    if (n > 0) draw_text_box(c, &f, lines, n);
     if (frame) *frame = f;
     return ST_OK;
 }
@@ -976,7 +968,7 @@ Status chart_scatter(Canvas *c, const ScatterSpec *sp, ChartFrame *frame, Error 
     if (sp->frontier)
         e[ne++] = (LegendEntry){SWATCH_HDASH, chart_colour(CHART_MUTED), MARKER_CIRCLE,
                                 sp->frontier_name ? sp->frontier_name : "Pareto frontier"};
-    if (ne > 1) draw_legend(c, &f, e, ne, NULL);
+    if (ne > 1) draw_legend(c, &f, e, ne);
     free(idx);
     free(used);
     if (frame) *frame = f;

@@ -113,6 +113,25 @@ void app_switch_screen(App *a, ScreenId id) {
     if (SCREENS[id]->enter) SCREENS[id]->enter(a);
 }
 
+int app_screen_named(const char *name) {
+    for (int i = 0; i < SCREEN_COUNT; i++)
+        if (strcasecmp(name, SCREENS[i]->title) == 0) return i;
+    return -1;
+}
+
+int app_scroll(int *scroll, Action act, int page) {
+    switch (act) {
+    case ACT_UP: (*scroll)--; break;
+    case ACT_DOWN: (*scroll)++; break;
+    case ACT_PAGE_UP: *scroll -= page; break;
+    case ACT_PAGE_DOWN: *scroll += page; break;
+    case ACT_HOME: *scroll = 0; break;
+    case ACT_END: *scroll = 1 << 20; break;
+    default: return UI_NONE;
+    }
+    return UI_REDRAW | UI_HANDLED;
+}
+
 int app_selected_tensor(App *a) {
     return a->hist.tensor;
 }
@@ -577,6 +596,36 @@ static void keep_calibrated(App *a) {
     if (!s->calib.error[0]) app_set_status(a, false, "GPTQ needs a calibration: the FP32 model reads calib.txt (Esc stops)");
 }
 
+/* ------------------------------------------------------- measurements */
+
+/* Parameters up to which a measurement takes seconds, not minutes. */
+enum { AUTO_MEASURE_MAX_PARAMS = 5000000, SPEED_TOKENS = 128 };
+
+bool app_measures_automatically(const App *a) {
+    return a->s->model->n_params <= AUTO_MEASURE_MAX_PARAMS;
+}
+
+void app_measure_quality(App *a) {
+    Session *s = a->s;
+    s->quality.error[0] = '\0';
+    a->qual.requested_hash = session_plan_hash(&s->plan);
+    session_request_quality(s);
+}
+
+void app_measure_speed(App *a) {
+    a->speed_hash = session_plan_hash(&a->s->plan);
+    session_request_speed(a->s, SPEED_TOKENS);
+}
+
+void app_keep_quality_measured(App *a) {
+    Session *s = a->s;
+    uint64_t h = session_plan_hash(&s->plan);
+    if (!(s->quality.valid && s->quality.plan_hash == h) && a->qual.requested_hash != h && !s->quality.error[0]) {
+        a->qual.requested_hash = h;
+        session_request_quality(s);
+    }
+}
+
 static const double INJECT_FACTORS[] = {5, 10, 50, 100};
 static int inject_tensor;
 static int64_t inject_row, inject_col;
@@ -649,12 +698,16 @@ static void open_presets(App *a) {
 
 static char picker_paths[POPUP_MAX_ITEMS][1024];
 
+static bool has_ext(const char *name, const char *ext) {
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcmp(name + n - e, ext) == 0;
+}
+
 static void picked(App *a, int index, const char *text) {
     (void)text;
     const char *path = picker_paths[index];
     Error err;
-    size_t n = strlen(path);
-    if (n > 5 && strcmp(path + n - 5, ".plan") == 0) {
+    if (has_ext(path, ".plan")) {
         if (session_load_plan(a->s, path, &err) != ST_OK) app_set_status(a, true, "%s", err.msg);
         else app_set_status(a, false, "loaded plan %s", path);
         return;
@@ -672,11 +725,6 @@ static void picked(App *a, int index, const char *text) {
     app_select_tensor(a, a->s->model->token_embd);
     a->hist.inspect = false;
     app_set_status(a, false, "opened %s", path);
-}
-
-static bool has_ext(const char *name, const char *ext) {
-    size_t n = strlen(name), e = strlen(ext);
-    return n > e && strcmp(name + n - e, ext) == 0;
 }
 
 static int list_dir(const char *dir, char items[][POPUP_ITEM_LEN], int n) {
@@ -834,9 +882,7 @@ static int global_action(App *a, Action act) {
             app_set_status(a, true, "this screen has no chart to save; try Histogram, Quality");
             return UI_REDRAW;
         }
-        snprintf(name, sizeof name, "quantlab-%s.png", SCREENS[a->screen]->title);
-        for (char *c = name; *c; c++)
-            if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
+        snprintf(name, sizeof name, "quantlab-%s.png", s->ui_screen); /* the title in lower case */
         ask_path(a, "Save the chart as PNG:", name, png_to_path);
         return UI_REDRAW;
     case ACT_THEME: {
@@ -886,13 +932,19 @@ static Rect content_rect(App *a) {
 
 static const char TAB_TITLE[] = " quantlab ", TAB_HELP[] = " ? Help ";
 
+/* Screen i's tab, " N Title "; returns its width. */
+static int tab_label(int i, char *buf, size_t size) {
+    return snprintf(buf, size, " %d %s ", i + 1, SCREENS[i]->title);
+}
+
 /* Where the first screen tab starts. On the Help screen an extra tab is shown;
  * when the row is too narrow for it (80 columns) the name gives way to it
  * rather than the tab being cut off. The mouse handler uses the same answer. */
 static int tabs_start_x(const App *a) {
     if (a->screen != SCREEN_HELP) return (int)strlen(TAB_TITLE);
     int width = (int)(strlen(TAB_TITLE) + strlen(TAB_HELP));
-    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += (int)strlen(SCREENS[i]->title) + 4; /* " N title " */
+    char label[32];
+    for (int i = 0; i < SCREEN_COUNT - 1; i++) width += tab_label(i, label, sizeof label);
     return width <= COLS ? (int)strlen(TAB_TITLE) : 0;
 }
 
@@ -902,7 +954,7 @@ static void draw_tabs(App *a) {
     if (x > 0) draw_textf(0, 0, COLS, ROLE_TITLE, "%s", TAB_TITLE);
     for (int i = 0; i < SCREEN_COUNT - 1; i++) {
         char label[32];
-        snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
+        tab_label(i, label, sizeof label);
         bool active = (int)a->screen == i;
         x += draw_textf(0, x, COLS - x, active ? ROLE_TAB_ACTIVE : ROLE_TAB, "%s", label);
     }
@@ -1050,8 +1102,7 @@ static int handle_mouse(App *a) {
         int x = tabs_start_x(a);
         for (int i = 0; i < SCREEN_COUNT - 1; i++) {
             char label[32];
-            snprintf(label, sizeof label, " %d %s ", i + 1, SCREENS[i]->title);
-            int w = (int)strlen(label);
+            int w = tab_label(i, label, sizeof label);
             if (ev.x >= x && ev.x < x + w) {
                 app_switch_screen(a, (ScreenId)i);
                 return UI_REDRAW;
@@ -1169,7 +1220,6 @@ int tui_main(const TuiOptions *opt) {
     }
     a->s = s;
     a->opt = *opt;
-    a->utf8 = utf8;
     a->mouse = !opt->no_mouse;
     app_select_tensor(a, s->model->token_embd);
     if (a->mouse) mousemask(ALL_MOUSE_EVENTS | REPORT_MOUSE_POSITION, NULL);
@@ -1181,9 +1231,8 @@ int tui_main(const TuiOptions *opt) {
         a->cmp.seed = QL_PRESENT_SEED;
     }
     lessons_start(a); /* the lessons and the learner's progress (an invitation back, or --lesson) */
-    if (opt->start_screen)
-        for (int i = 0; i < SCREEN_COUNT; i++)
-            if (strcasecmp(opt->start_screen, SCREENS[i]->title) == 0) first = (ScreenId)i;
+    int named = opt->start_screen ? app_screen_named(opt->start_screen) : -1;
+    if (named >= 0) first = (ScreenId)named;
     app_switch_screen(a, first);
 
     bool dirty = true;

@@ -93,6 +93,12 @@ int draw_textf(int y, int x, int max_w, ThemeRole role, const char *fmt, ...) {
     return w < max_w ? w : max_w;
 }
 
+const char *draw_fitting(int w, const char *a, const char *b, const char *c) {
+    if ((int)strlen(a) <= w) return a;
+    if ((int)strlen(b) <= w || !c) return b;
+    return c;
+}
+
 void draw_fill(int y, int x, int w, ThemeRole role, char c) {
     if (y < 0 || y >= LINES) return;
     attrset(theme_attr(role));
@@ -165,4 +171,10 @@ char *ui_fmt_count(char *buf, size_t size, double n) {
 
 char *ui_fmt_bytes(char *buf, size_t size, double bytes) {
     return fmt_bytes(buf, size, bytes);
+}
+
+char *ui_fmt_shape(char *buf, size_t size, const ModelTensor *t) {
+    if (t->n_dims == 1) snprintf(buf, size, "%lld", (long long)t->cols);
+    else snprintf(buf, size, "%lldx%lld", (long long)t->cols, (long long)t->rows);
+    return buf;
 }

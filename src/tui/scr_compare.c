@@ -55,15 +55,20 @@ static bool result_current(const App *a) {
                                       session_plan_hash(&a->s->plan));
 }
 
-static void request(App *a) {
+void compare_request(App *a, int max_tokens) {
     CompareView *v = &a->cmp;
+    compare_init(a);
     v->requested_hash = session_plan_hash(&a->s->plan);
     snprintf(v->requested_prompt, sizeof v->requested_prompt, "%s", v->prompt);
     v->requested_sampled = v->sampled;
     v->requested_seed = v->seed;
     v->scroll = 0;
-    /* as many tokens as the session keeps; generation stops earlier at the end of a story */
-    session_request_compare(a->s, v->prompt, v->sampled, v->seed, SESSION_COMPARE_MAX);
+    session_request_compare(a->s, v->prompt, v->sampled, v->seed, max_tokens);
+}
+
+/* As many tokens as the session keeps; generation stops earlier at the end of a story. */
+static void request(App *a) {
+    compare_request(a, SESSION_COMPARE_MAX);
 }
 
 /* Called on entry and whenever the session changed: asks for new stories only
@@ -312,7 +317,6 @@ static int compare_action(App *a, Action act, int ch) {
     CompareView *v = &a->cmp;
     (void)ch;
     compare_init(a);
-    int page = LINES - 12 > 1 ? LINES - 12 : 1;
     switch (act) {
     case ACT_EDIT_PROMPT:
         app_input(a, "Prompt: both models continue this text", v->prompt, prompt_chosen, 0);
@@ -338,13 +342,7 @@ static int compare_action(App *a, Action act, int ch) {
         return UI_REDRAW | UI_HANDLED;
     }
     case ACT_REGENERATE: request(a); return UI_REDRAW | UI_HANDLED;
-    case ACT_UP: v->scroll--; return UI_REDRAW | UI_HANDLED;
-    case ACT_DOWN: v->scroll++; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_UP: v->scroll -= page; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_DOWN: v->scroll += page; return UI_REDRAW | UI_HANDLED;
-    case ACT_HOME: v->scroll = 0; return UI_REDRAW | UI_HANDLED;
-    case ACT_END: v->scroll = 1 << 20; return UI_REDRAW | UI_HANDLED;
-    default: return UI_NONE;
+    default: return app_scroll(&v->scroll, act, LINES - 12 > 1 ? LINES - 12 : 1);
     }
 }
 

@@ -45,12 +45,11 @@ static void help_draw(App *a, Rect r) {
     if (a->help_scroll < 0) a->help_scroll = 0;
     draw_text(r.y, r.x + 1, r.w - 2, ROLE_DIM, "Keys (this list is the key table itself). Esc or ? goes back.");
     int col_w = r.w >= 160 ? r.w / 2 : r.w; /* two columns only where the texts fit */
-    int per_col = col_w == r.w ? h : h;
-    for (int k = 0; k < per_col * (col_w == r.w ? 1 : 2); k++) {
+    for (int k = 0; k < h * (col_w == r.w ? 1 : 2); k++) {
         int idx = a->help_scroll + k;
         if (idx >= n) break;
-        int y = r.y + 1 + k % per_col;
-        int x = r.x + 1 + (k / per_col) * col_w;
+        int y = r.y + 1 + k % h;
+        int x = r.x + 1 + (k / h) * col_w;
         if (lines[idx].heading) draw_text(y, x, col_w - 2, ROLE_TITLE, lines[idx].text);
         else {
             draw_textf(y, x, 14, ROLE_FKEY, "  %-12s", lines[idx].key);

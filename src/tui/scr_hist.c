@@ -9,14 +9,14 @@
  * Numbers come from the session (statistics), the quantized-copy cache (the
  * decoded values the model runs) and inspect_block() (one block's facts); this
  * file only bins and draws them. Histograms are rebuilt only when the tensor, its
- * format, the zoom or the chart width change, so a redraw costs a few
- * microseconds even for a big tensor.
+ * format, the zoom or the chart width change, or the session does (hist_enter: a
+ * new plan, a finished measurement, an edited weight), so a redraw in between
+ * makes no pass over the weights.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "base/file.h"
 #include "plot/tensor_plot.h"
 #include "quant/inspect.h"
 #include "quant/outliers.h"
@@ -192,11 +192,6 @@ static char *fmt_value(char *buf, size_t size, double v, int w) {
     return buf;
 }
 
-static void shape_of(const ModelTensor *t, char *buf, size_t size) {
-    if (t->n_dims == 1) snprintf(buf, size, "%lld", (long long)t->cols);
-    else snprintf(buf, size, "%lldx%lld", (long long)t->cols, (long long)t->rows);
-}
-
 /* Where the inspected block's grid comes from, for the legend and the PNG. */
 static void levels_caption(const BlockInfo *b, char *buf, size_t size, bool brief) {
     switch (b->scope) {
@@ -215,11 +210,7 @@ static void levels_caption(const BlockInfo *b, char *buf, size_t size, bool brie
     }
 }
 
-/* ---------------------------------------------------------------- glyphs */
-
-static const char *g_marker(void) { return glyphs()->utf8 ? "\u25c6" : "*"; }
-static const char *g_tick(void) { return glyphs()->utf8 ? "\u2534" : "^"; }
-static const char *g_gridline(void) { return glyphs()->utf8 ? "\u250a" : "'"; }
+/* ---------------------------------------------------------------- charts */
 
 static void put(int y, int x, Rect r, ThemeRole role, const char *glyph) {
     if (y < r.y || y >= r.y + r.h || x < r.x || x >= r.x + r.w || y >= LINES || x >= COLS) return;
@@ -227,8 +218,6 @@ static void put(int y, int x, Rect r, ThemeRole role, const char *glyph) {
     mvaddstr(y, x, glyph);
     attrset(A_NORMAL);
 }
-
-/* ---------------------------------------------------------------- charts */
 
 /* Height in eighths of a cell for count n on a chart of `rows` rows. */
 static int eighths_of(uint64_t n, uint64_t max, int rows, bool log_scale) {
@@ -304,16 +293,16 @@ static void draw_weights_chart(App *a, Rect r, int y, int h) {
         for (int k = 0; k < h; k++) {
             int cell = e - 8 * k;
             int yy = y + h - 1 - k;
-            if (k == marker_row) put(yy, x + c, r, ROLE_BAR_PLAN, g_marker());
+            if (k == marker_row) put(yy, x + c, r, ROLE_BAR_PLAN, g->mark);
             else if (cell > 0) put(yy, x + c, r, ROLE_BAR_FP32, g->vbar[cell > 8 ? 8 : cell]);
-            else if (lines && level_col[c]) put(yy, x + c, r, ROLE_GRID, g_gridline());
+            else if (lines && level_col[c]) put(yy, x + c, r, ROLE_GRID, g->gridline);
         }
     }
     /* the axis row, with a tick at every level */
     int ay = y + h;
     put(ay, r.x + LABEL_W - 1, r, ROLE_DIM, g->bl);
     for (int c = 0; c < w; c++)
-        put(ay, x + c, r, c < bins && level_col[c] ? ROLE_GRID : ROLE_DIM, c < bins && level_col[c] ? g_tick() : g->hline);
+        put(ay, x + c, r, c < bins && level_col[c] ? ROLE_GRID : ROLE_DIM, c < bins && level_col[c] ? g->tick : g->hline);
     draw_x_labels(r, ay + 1, x, w, cache.lo, cache.hi, bins);
 }
 
@@ -401,10 +390,10 @@ static void draw_header(App *a, Rect r, int y, bool marker) {
     int i = a->hist.tensor;
     const ModelTensor *t = &s->model->tensors[i];
     char shape[32], fmt[64];
-    shape_of(t, shape, sizeof shape);
+    ui_fmt_shape(shape, sizeof shape, t);
     format_label(tensor_format(s, i), fmt, sizeof fmt);
     int x = r.x;
-    draw_text(y, x, 2, ROLE_TITLE, marker ? (glyphs()->utf8 ? "\u25b6 " : "> ") : "  ");
+    draw_textf(y, x, 2, ROLE_TITLE, "%s ", marker ? glyphs()->arrow_r : " ");
     x += 2;
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_TITLE, "%s", t->name);
     x += draw_textf(y, x, r.w - (x - r.x), ROLE_DIM, "  %s  ", shape);
@@ -441,7 +430,7 @@ static void draw_legend(App *a, Rect r, int y) {
         draw_text(y, x, end - x, ROLE_DIM, "FP32 stores them exactly: no grid, no rounding");
         return;
     }
-    x += draw_textf(y, x, end - x, ROLE_BAR_PLAN, "%s", g_marker());
+    x += draw_textf(y, x, end - x, ROLE_BAR_PLAN, "%s", g->mark);
     x += draw_textf(y, x, end - x, ROLE_NORMAL, " after rounding  ");
     const BlockInfo *b = cache.info_ok ? &cache.info : NULL;
     if (!b || b->n_levels == 0) {
@@ -463,7 +452,7 @@ static void draw_legend(App *a, Rect r, int y) {
     levels_caption(b, cap, sizeof cap, false);
     if (x + 2 + draw_width(cap) + draw_width(more) > end) levels_caption(b, cap, sizeof cap, true);
     if (x + 2 + draw_width(cap) + draw_width(more) > end) snprintf(cap, sizeof cap, "%d levels", b->n_levels);
-    x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g_tick());
+    x += draw_textf(y, x, end - x, ROLE_GRID, "%s", g->tick);
     x += draw_textf(y, x, end - x, ROLE_NORMAL, " %s", cap);
     if (more[0]) draw_text(y, x, end - x, ROLE_WARN, more);
     (void)a;
@@ -497,13 +486,6 @@ static const OutlierFacts *tensor_facts(App *a, int i) {
     return facts.ok ? &facts.f : NULL;
 }
 
-/* The first of the texts that fits in w columns (the last regardless). */
-static const char *fitting(int w, const char *a, const char *b, const char *c) {
-    if ((int)strlen(a) <= w) return a;
-    if ((int)strlen(b) <= w || !c) return b;
-    return c;
-}
-
 static void draw_outliers(App *a, Rect r, int y) {
     const OutlierFacts *f = tensor_facts(a, cache.tensor);
     if (!f || f->n_top == 0) return;
@@ -516,7 +498,7 @@ static void draw_outliers(App *a, Rect r, int y) {
              fabs((double)e->value), (long long)e->row, (long long)e->col, f->max_over_std, f->kurtosis, k6);
     snprintf(l3, sizeof l3, "max|w| %.3g = %.1f std  kurtosis %.1f", fabs((double)e->value), f->max_over_std, f->kurtosis);
     ThemeRole role = f->max_over_std >= 10 ? ROLE_WARN : ROLE_NORMAL;
-    draw_text(y, r.x + 1, r.w - 2, role, fitting(r.w - 2, l1, l2, l3));
+    draw_text(y, r.x + 1, r.w - 2, role, draw_fitting(r.w - 2, l1, l2, l3));
 }
 
 /* The inputs the shown matrix reads (eval.txt, else calib.txt), or the
@@ -539,7 +521,7 @@ static void draw_inputs(App *a, Rect r, int y) {
             snprintf(l1, sizeof l1, "EDITED: a weight of %s is changed (x); r restores the model", et->name);
             snprintf(l2, sizeof l2, "EDITED: %s; r restores", et->name);
         }
-        draw_text(y, r.x + 1, w, ROLE_WARN, fitting(w, l1, l2, NULL));
+        draw_text(y, r.x + 1, w, ROLE_WARN, draw_fitting(w, l1, l2, NULL));
         return;
     }
     double prog;
@@ -574,7 +556,7 @@ static void draw_inputs(App *a, Rect r, int y) {
              (double)site->min, (double)site->max, rms, (long long)widest, rms > 0 ? site->absmax / rms : 0.0);
     snprintf(l3, sizeof l3, "inputs (%s): %+.3g .. %+.3g, RMS %.3g, max %.1fx RMS", text, (double)site->min,
              (double)site->max, rms, rms > 0 ? site->absmax / rms : 0.0);
-    draw_text(y, r.x + 1, w, ROLE_NORMAL, fitting(w, l1, l2, l3));
+    draw_text(y, r.x + 1, w, ROLE_NORMAL, draw_fitting(w, l1, l2, l3));
 }
 
 static void draw_figures(App *a, Rect r, const Layout *L, const TensorStatsEntry *e) {
@@ -847,7 +829,7 @@ static void hist_draw(App *a, Rect r) {
     }
     const ModelTensor *t = &a->s->model->tensors[cache.tensor];
     bool marker = a->hist.focus_errors;
-    draw_text(L.ehead, r.x, 2, ROLE_TITLE, marker ? (glyphs()->utf8 ? "\u25b6 " : "> ") : "  ");
+    draw_textf(L.ehead, r.x, 2, ROLE_TITLE, "%s ", marker ? glyphs()->arrow_r : " ");
     if (cache.emax == 0) {
         draw_text(L.ehead, r.x + 2, r.w - 3, ROLE_TITLE, "Rounding error");
         const char *why = !plan_is_quantizable(t) ? (t->is_norm ? "Norm vectors stay FP32, as llama.cpp keeps them."
@@ -1032,14 +1014,10 @@ static int hist_export_png(App *a, const char *path, char *msg, size_t size) {
         snprintf(msg, size, "this tensor is still being measured; try again in a moment");
         return 0;
     }
-    if (file_same(path, s->model_path)) {
-        snprintf(msg, size, "%s is the model; quantlab never writes over it", path);
-        return 0;
-    }
     const ModelTensor *t = &s->model->tensors[cache.tensor];
     char fmt[64], caption[512], levels[256], shape[32];
     format_label(cache.q->fmt, fmt, sizeof fmt);
-    shape_of(t, shape, sizeof shape);
+    ui_fmt_shape(shape, sizeof shape, t);
     snprintf(caption, sizeof caption, "model: %s   plan: %s, %.2f bits/weight   tensor: %s (%s), %.2f bits/weight",
              s->model->name, s->plan_label, session_plan_bits(s), t->name, shape, st.bytes * 8.0 / (double)t->n_elements);
     levels[0] = '\0';

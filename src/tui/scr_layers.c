@@ -111,10 +111,6 @@ static void draw_header(int y, int x, const Cols *c) {
     draw_text(y, x, COLS - x, ROLE_HEADER, line);
 }
 
-static void format_short(Format f, int width, char *buf, size_t size) {
-    layout_format_short(f, width, buf, size);
-}
-
 static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, bool selected) {
     Session *s = a->s;
     const ModelTensor *t = &s->model->tensors[i];
@@ -132,9 +128,8 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
     snprintf(name, sizeof name, "%s%s", t->layer >= 0 ? "  " : "", shown);
     size_t nl = strlen(name);
     if (nl > 7 && strcmp(name + nl - 7, ".weight") == 0) name[nl - 7] = '\0'; /* every row says it */
-    if (t->n_dims == 1) snprintf(shape, sizeof shape, "%lld", (long long)t->cols);
-    else snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
-    if (quant) format_short(f, c->format - 1, fmt, sizeof fmt);
+    ui_fmt_shape(shape, sizeof shape, t);
+    if (quant) layout_format_short(f, c->format - 1, fmt, sizeof fmt);
     else snprintf(fmt, sizeof fmt, "%s", t->is_norm ? "FP32 (norm)" : "FP32");
     double nbytes = format_tensor_bytes(f, t->rows, t->cols);
     ui_fmt_count(bytes, sizeof bytes, ceil(nbytes));
@@ -183,7 +178,7 @@ static void draw_block_row(App *a, int y, int x, int w, const Cols *c, int layer
     bool open = layer < 1024 && a->layers.expanded[layer];
     snprintf(name, sizeof name, "%s blk.%d", open ? g->arrow_d : g->arrow_r, layer);
     Format f;
-    if (block_format(s, layer, &f)) format_short(f, c->format - 1, fmt, sizeof fmt);
+    if (block_format(s, layer, &f)) layout_format_short(f, c->format - 1, fmt, sizeof fmt);
     else snprintf(fmt, sizeof fmt, "mixed");
     double f32, nb = block_bytes(s, layer, &f32);
     ui_fmt_count(bytes, sizeof bytes, ceil(nb));
@@ -200,13 +195,9 @@ enum { EXPLAIN_MAX = 3 };
 
 static int drawn_list_h; /* rows of the list last drawn (for clicks) */
 
-/* The first of the texts that fits in w columns (the last one regardless). */
-static void pick3(char *out, size_t size, int w, const char *a, const char *b, const char *c) {
-    snprintf(out, size, "%s", (int)strlen(a) <= w ? a : (int)strlen(b) <= w || !c ? b : c);
-}
-
-static void pick(char *out, size_t size, int w, const char *a, const char *b) {
-    pick3(out, size, w, a, b, NULL);
+/* Copies the first of the texts that fits in w columns (draw_fitting). */
+static void pick(char out[256], int w, const char *a, const char *b, const char *c) {
+    snprintf(out, 256, "%s", draw_fitting(w, a, b, c));
 }
 
 /* One line for each of GPTQ, pruning and an outlier split on tensor i, saying
@@ -223,18 +214,18 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
         double prog;
         if (session_needs_calibration(s) && !qcache_calibration(s->cache)) {
             bool running = session_job_progress(s, JOB_CALIB, &prog, NULL, 0);
-            pick(lines[n++], 256, w,
+            pick(lines[n++], w,
                  running ? "GPTQ: waiting for the calibration (the FP32 model reads calib.txt; Esc stops)"
                          : "GPTQ: needs a calibration on calib.txt first: C runs it, u undoes",
-                 running ? "GPTQ: calibrating on calib.txt (Esc stops)" : "GPTQ needs a calibration: C runs it");
+                 running ? "GPTQ: calibrating on calib.txt (Esc stops)" : "GPTQ needs a calibration: C runs it", NULL);
         } else if (qcache_gptq_is_rtn(s->cache, i)) {
-            pick(lines[n++], 256, w, "GPTQ: this table is looked up, not multiplied: no inputs, so plain rounding",
-                 "GPTQ: looked up, not multiplied: plain rounding");
+            pick(lines[n++], w, "GPTQ: this table is looked up, not multiplied: no inputs, so plain rounding",
+                 "GPTQ: looked up, not multiplied: plain rounding", NULL);
         } else {
             snprintf(l1, sizeof l1, "GPTQ: as big as %.40s; codes picked to cancel output error on %.60s%s", base,
                      s->calib.source[0] ? s->calib.source : "calib.txt", s->calib.stale ? " (before the edit)" : "");
             snprintf(l2, sizeof l2, "GPTQ: %s bytes, errors made up for (calib.txt)", base);
-            pick(lines[n++], 256, w, l1, l2);
+            pick(lines[n++], w, l1, l2, NULL);
         }
     }
     if (f.prune) {
@@ -258,7 +249,7 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
                      f.prune_pct, cut, b1, b2);
             snprintf(l3, sizeof l3, "pruned %d%%: dense %s B, bitmap-sparse %s B", f.prune_pct, b1, b2);
         }
-        pick3(lines[n++], 256, w, l1, l2, l3);
+        pick(lines[n++], w, l1, l2, l3);
     }
     if (f.split) {
         int64_t k = format_outlier_count(f, t->rows, t->cols);
@@ -267,7 +258,7 @@ static int explain(App *a, int i, int w, char lines[EXPLAIN_MAX][256]) {
         snprintf(l1, sizeof l1, "outliers: the %s largest weights (%g%%) kept in FP16 off the grid: +%s bytes", b1,
                  f.outlier_bp / 100.0, b2);
         snprintf(l2, sizeof l2, "outliers: %s kept in FP16, +%s B (6 each)", b1, b2);
-        pick(lines[n++], 256, w, l1, l2);
+        pick(lines[n++], w, l1, l2, NULL);
     }
     return n;
 }
@@ -346,14 +337,13 @@ static void change_bits(App *a, int dir) {
     if (target < 0) return;
     char label[64];
     if (block) {
-        Format f;
-        if (!block_format(s, target, &f)) { /* mixed: start from the first matrix */
-            for (int i = 0; i < s->model->n_tensors; i++)
-                if (s->model->tensors[i].layer == target && plan_is_quantizable(&s->model->tensors[i])) {
-                    f = s->plan.fmt[i];
-                    break;
-                }
-        }
+        /* from the first matrix's format: the block's own, or where a mixed block starts */
+        Format f = FORMAT_FP32;
+        for (int i = 0; i < s->model->n_tensors; i++)
+            if (s->model->tensors[i].layer == target && plan_is_quantizable(&s->model->tensors[i])) {
+                f = s->plan.fmt[i];
+                break;
+            }
         Format next = session_ladder_step(f, dir);
         if (session_set_format_layer(s, target, next))
             app_set_status(a, false, "blk.%d now %s", target, format_label(next, label, sizeof label));

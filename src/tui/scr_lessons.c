@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base/clock.h"
 #include "base/datadir.h"
@@ -64,6 +63,13 @@ static LessonsUi *ui_of(App *a) {
 
 static const Lesson *open_lesson(const LessonsUi *u) {
     return u->open >= 0 && u->open < u->set.n ? u->set.lessons[u->open] : NULL;
+}
+
+/* The first lesson that builds on l, or -1. */
+static int next_lesson(const LessonsUi *u, const Lesson *l) {
+    for (int k = 0; k < u->set.n; k++)
+        if (strcmp(u->set.lessons[k]->builds_on, l->id) == 0) return k;
+    return -1;
 }
 
 static void load(App *a) {
@@ -197,27 +203,16 @@ static void want_measure(App *a, const char *what) {
     uint64_t h = session_plan_hash(&s->plan) + 1;
     if (u->requested[k] == h) return; /* asked already: a failure is not retried in a loop */
     u->requested[k] = h;
-    if (strcmp(what, "compare") != 0) {
-        lesson_measure_start(s, what);
-        return;
-    }
-    CompareView *c = &a->cmp;
-    const char *prompt = c->prompt[0] ? c->prompt : "Once upon a time";
-    session_request_compare(s, prompt, c->sampled, c->seed, COMPARE_TOKENS);
-    /* tell the Compare screen this request is the current one */
-    c->requested_hash = session_plan_hash(&s->plan);
-    snprintf(c->requested_prompt, sizeof c->requested_prompt, "%s", prompt);
-    c->requested_sampled = c->sampled;
-    c->requested_seed = c->seed;
+    if (strcmp(what, "compare") == 0) compare_request(a, COMPARE_TOKENS);
+    else lesson_measure_start(s, what);
 }
 
 /* What the interface must do after a check was performed for the learner. */
 static void carry_out(App *a, const LessonAct *act) {
     if (act->tensor >= 0) app_select_tensor(a, act->tensor);
     if (act->measure[0]) want_measure(a, act->measure);
-    if (act->screen[0])
-        for (int i = 0; i < SCREEN_COUNT; i++)
-            if (strcasecmp(act->screen, SCREENS[i]->title) == 0) app_switch_screen(a, (ScreenId)i);
+    int screen = act->screen[0] ? app_screen_named(act->screen) : -1;
+    if (screen >= 0) app_switch_screen(a, (ScreenId)screen);
     if (act->note[0]) app_set_status(a, false, "%s", act->note);
 }
 
@@ -351,19 +346,19 @@ static int step_body(App *a, const LessonStep *st, int y, int x, int w, int h, i
     for (int c = 0; c < st->n_choices; c++) {
         if (c == 0 || present) used++; /* a blank line before the choices (between them on a projector) */
         const LessonChoice *ch = &st->choices[c];
-        const char *tag = "  ";
+        const char *tag = " ";
         ThemeRole role = ROLE_NORMAL;
         if (c == right) {
-            tag = glyphs()->utf8 ? "\u2713 " : "= "; /* the right one, once answered */
+            tag = glyphs()->check; /* the right one, once answered */
             role = ROLE_GOOD;
         } else if (run->picked[c] || (!asking && run->choice == c)) {
-            tag = "x ";
+            tag = "x";
             role = ROLE_DIM;
         }
         char rendered[1100];
         lesson_render(a->s, ch->text, true, rendered, sizeof rendered);
         int row = used - skip;
-        if (row >= 0 && row < h) draw_textf(y + row, x + 1, 5, role, "%s%c)", tag, 'a' + c);
+        if (row >= 0 && row < h) draw_textf(y + row, x + 1, 5, role, "%s %c)", tag, 'a' + c);
         used += draw_para(y + (row > 0 ? row : 0), x + 6, w - 6, row >= 0 ? h - row : 0, row < 0 ? -row : 0, rendered, role);
     }
     lesson_run_feedback(run, a->s, true, u->feedback, sizeof u->feedback);
@@ -417,9 +412,7 @@ static void draw_step(App *a, Rect r, bool present) {
         if (questions > 0) draw_textf(y++, x, w, ROLE_NORMAL, "Questions right the first time: %d of %d.", right_n, questions);
         if (skipped > 0) draw_textf(y++, x, w, ROLE_NORMAL, "Steps skipped: %d (you can go back to them with Backspace).", skipped);
         y++;
-        int next = -1;
-        for (int k = 0; k < u->set.n && next < 0; k++)
-            if (strcmp(u->set.lessons[k]->builds_on, l->id) == 0) next = k;
+        int next = next_lesson(u, l);
         if (next >= 0) draw_textf(y++, x, w, ROLE_NORMAL, "Next: \"%s\" (%s, %d minutes).", u->set.lessons[next]->title,
                                   lesson_track_label(u->set.lessons[next]->track), u->set.lessons[next]->minutes);
         keys_line(u, NULL, present, line, sizeof line);
@@ -428,7 +421,7 @@ static void draw_step(App *a, Rect r, bool present) {
     }
     draw_textf(y, x, w, ROLE_HEADER, " %s ", kind_label(st->kind));
     draw_textf(y, x + draw_width(kind_label(st->kind)) + 3, w - 12, ROLE_TITLE, "%s", st->title);
-    y += present ? 2 : 2;
+    y += 2;
 
     /* everything below scrolls: the text, the choices, the feedback. Measured
      * first, so that news (an answer's feedback, a hint) scrolls into view. */
@@ -641,10 +634,7 @@ static void go_on(App *a, bool space) {
     const LessonStep *st = current_step(u);
     double now = clock_now();
     if (!st) { /* finished: back to the list, on the next lesson */
-        const Lesson *l = open_lesson(u);
-        int next = -1;
-        for (int k = 0; k < u->set.n && next < 0; k++)
-            if (strcmp(u->set.lessons[k]->builds_on, l->id) == 0) next = k;
+        int next = next_lesson(u, open_lesson(u));
         u->viewing = false;
         u->open = -1;
         if (next >= 0) u->sel = next;
@@ -664,8 +654,8 @@ static void go_on(App *a, bool space) {
             lesson_run_perform(&u->run, a->s, &act, now);
             carry_out(a, &act); /* a screen to show stays shown, with the panel; 6 comes back */
         } else if (st->screen[0]) {
-            for (int i = 0; i < SCREEN_COUNT; i++)
-                if (strcasecmp(st->screen, SCREENS[i]->title) == 0) app_switch_screen(a, (ScreenId)i);
+            int screen = app_screen_named(st->screen);
+            if (screen >= 0) app_switch_screen(a, (ScreenId)screen);
         } else {
             app_set_status(a, false, "do what the step says; h gives a hint, s skips it");
         }
@@ -707,10 +697,10 @@ static int lessons_action(App *a, Action act, int ch) {
         }
     }
     const LessonStep *st = current_step(u);
-    int ev = 0;
+    int ev;
     switch (act) {
     case ACT_LESSON_NEXT: go_on(a, ch == ' '); break;
-    case ACT_LESSON_BACK: ev = lesson_run_back(&u->run, now); break;
+    case ACT_LESSON_BACK: lesson_run_back(&u->run, now); break;
     case ACT_LESSON_ANSWER:
         if (!st || st->numeric || st->n_choices == 0) {
             app_set_status(a, false, "%s", st && st->numeric ? "type the answer: press Enter" : "nothing to answer here");
@@ -726,11 +716,11 @@ static int lessons_action(App *a, Action act, int ch) {
         break;
     case ACT_LESSON_HINT:
         if (!st || !st->hint) app_set_status(a, false, "no hint for this step");
-        else ev = lesson_run_hint(&u->run);
+        else lesson_run_hint(&u->run);
         break;
     case ACT_LESSON_SKIP: {
         LessonAct done;
-        ev = lesson_run_skip(&u->run, a->s, &done, now);
+        lesson_run_skip(&u->run, a->s, &done, now);
         carry_out(a, &done);
         if (a->screen != SCREEN_LESSONS) app_switch_screen(a, SCREEN_LESSONS);
         break;
@@ -746,7 +736,6 @@ static int lessons_action(App *a, Action act, int ch) {
     case ACT_ACTIVATE: go_on(a, ch == ' '); break;
     default: return UI_NONE;
     }
-    (void)ev;
     save(a, false);
     return UI_REDRAW | UI_HANDLED;
 }

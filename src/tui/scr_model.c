@@ -7,26 +7,13 @@
 
 #include "tui/ui.h"
 
-/* Small models are measured automatically when the plan changes; a big one
- * waits for the keys (e, m), because a measurement would take minutes. */
-enum { AUTO_MEASURE_MAX_PARAMS = 5000000, SPEED_TOKENS = 128 };
-
-static bool small_model(const Session *s) {
-    return s->model->n_params <= AUTO_MEASURE_MAX_PARAMS;
-}
-
+/* A small model's quality and speed are measured whenever the plan changes. */
 static void model_enter(App *a) {
     Session *s = a->s;
-    if (!small_model(s)) return;
+    if (!app_measures_automatically(a)) return;
+    app_keep_quality_measured(a);
     uint64_t h = session_plan_hash(&s->plan);
-    if (!(s->quality.valid && s->quality.plan_hash == h) && a->qual.requested_hash != h && !s->quality.error[0]) {
-        a->qual.requested_hash = h;
-        session_request_quality(s);
-    }
-    if (!(s->speed.valid && s->speed.plan_hash == h) && a->speed_hash != h) {
-        a->speed_hash = h;
-        session_request_speed(s, SPEED_TOKENS);
-    }
+    if (!(s->speed.valid && s->speed.plan_hash == h) && a->speed_hash != h) app_measure_speed(a);
 }
 
 static void draw_size(App *a, Rect r, int y) {
@@ -141,17 +128,9 @@ static void model_draw(App *a, Rect r) {
 
 static int model_action(App *a, Action act, int ch) {
     (void)ch;
-    Session *s = a->s;
     switch (act) {
-    case ACT_EVALUATE:
-        s->quality.error[0] = '\0';
-        a->qual.requested_hash = session_plan_hash(&s->plan);
-        session_request_quality(s);
-        return UI_REDRAW | UI_HANDLED;
-    case ACT_SPEED:
-        a->speed_hash = session_plan_hash(&s->plan);
-        session_request_speed(s, SPEED_TOKENS);
-        return UI_REDRAW | UI_HANDLED;
+    case ACT_EVALUATE: app_measure_quality(a); return UI_REDRAW | UI_HANDLED;
+    case ACT_SPEED: app_measure_speed(a); return UI_REDRAW | UI_HANDLED;
     default: return UI_NONE;
     }
 }

@@ -15,14 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/file.h"
 #include "plot/chart.h"
 #include "plot/png_write.h"
+#include "quant/types.h"
 #include "tui/layout.h"
 #include "tui/ui.h"
 
-/* Small models are measured when the plan changes, as on the Model screen. */
-enum { AUTO_MEASURE_MAX_PARAMS = 5000000, SPEED_TOKENS = 128 };
 /* Bars in a PNG, and their height in pixels. */
 enum { PNG_MAX_BARS = 48, PNG_BAR_PX = 34 };
 
@@ -32,8 +30,8 @@ static Format scan_format(int i) {
     switch (i) {
     case 0: return FORMAT_INT8;
     case 1: return FORMAT_INT4;
-    case 2: return format_ggml(3); /* Q4_1 */
-    case 3: return format_ggml(6); /* Q5_0 */
+    case 2: return format_ggml(GGML_TYPE_Q4_1);
+    case 3: return format_ggml(GGML_TYPE_Q5_0);
     case 4: return format_teach(4, GRAN_TENSOR, 0, false);
     case 5: return format_teach(3, GRAN_BLOCK, 32, false);
     case 6: return format_teach(2, GRAN_BLOCK, 32, true);
@@ -52,16 +50,10 @@ static void quality_init(App *a) {
     v->scan_unit = SENS_TENSOR;
 }
 
+/* A small model is measured whenever the plan changes, as on the Model screen. */
 static void quality_enter(App *a) {
-    Session *s = a->s;
     quality_init(a);
-    a->qual.auto_eval = s->model->n_params <= AUTO_MEASURE_MAX_PARAMS; /* the model may have changed */
-    if (!a->qual.auto_eval) return;
-    uint64_t h = session_plan_hash(&s->plan);
-    if (!(s->quality.valid && s->quality.plan_hash == h) && a->qual.requested_hash != h && !s->quality.error[0]) {
-        a->qual.requested_hash = h;
-        session_request_quality(s);
-    }
+    if (app_measures_automatically(a)) app_keep_quality_measured(a);
 }
 
 /* ------------------------------------------------------------- figures */
@@ -267,6 +259,14 @@ static void point_label(const FrontierPoint *f, int i, char *out, size_t size) {
     else snprintf(out, size, "%.24s", f->label);
 }
 
+/* The measured plans as scatter points, labelled (labels: storage for them). */
+static void frontier_points(const Session *s, ScatterPoint *pts, char labels[][32]) {
+    for (int i = 0; i < s->n_frontier; i++) {
+        point_label(&s->frontier[i], i, labels[i], sizeof labels[i]);
+        pts[i] = (ScatterPoint){s->frontier[i].bits_per_weight, s->frontier[i].kl_mean, labels[i]};
+    }
+}
+
 static int current_point(const Session *s) {
     uint64_t h = session_plan_hash(&s->plan);
     for (int i = 0; i < s->n_frontier; i++)
@@ -299,10 +299,7 @@ static void draw_frontier(App *a, int y, int x, int w, int h) {
     if (plot_w < 8 || plot_h < 3) return;
     ScatterPoint pts[SESSION_FRONTIER_MAX];
     char labels[SESSION_FRONTIER_MAX][32];
-    for (int i = 0; i < s->n_frontier; i++) {
-        point_label(&s->frontier[i], i, labels[i], sizeof labels[i]);
-        pts[i] = (ScatterPoint){s->frontier[i].bits_per_weight, s->frontier[i].kl_mean, labels[i]};
-    }
+    frontier_points(s, pts, labels);
     int cur = current_point(s);
     TextScatter ts;
     Error err;
@@ -407,13 +404,8 @@ static int quality_action(App *a, Action act, int ch) {
     QualityView *v = &a->qual;
     (void)ch;
     quality_init(a);
-    int page = LINES - 14 > 1 ? LINES - 14 : 1;
     switch (act) {
-    case ACT_EVALUATE:
-        s->quality.error[0] = '\0';
-        v->requested_hash = session_plan_hash(&s->plan);
-        session_request_quality(s);
-        return UI_REDRAW | UI_HANDLED;
+    case ACT_EVALUATE: app_measure_quality(a); return UI_REDRAW | UI_HANDLED;
     case ACT_SCAN:
         v->scroll = 0;
         session_request_sensitivity(s, v->scan_target, v->scan_unit);
@@ -423,10 +415,7 @@ static int quality_action(App *a, Action act, int ch) {
         v->scan_unit = v->scan_unit == SENS_TENSOR ? SENS_BLOCK : SENS_TENSOR;
         app_set_status(a, false, "the scan goes %s; n scans", v->scan_unit == SENS_BLOCK ? "block by block" : "tensor by tensor");
         return UI_REDRAW | UI_HANDLED;
-    case ACT_SPEED:
-        a->speed_hash = session_plan_hash(&s->plan);
-        session_request_speed(s, SPEED_TOKENS);
-        return UI_REDRAW | UI_HANDLED;
+    case ACT_SPEED: app_measure_speed(a); return UI_REDRAW | UI_HANDLED;
     case ACT_METHODS:
         session_request_method_compare(s);
         if (s->methods.error[0]) app_set_status(a, true, "%s", s->methods.error);
@@ -434,13 +423,7 @@ static int quality_action(App *a, Action act, int ch) {
             app_set_status(a, false, "GPTQ needs a calibration: the FP32 model reads calib.txt first (Esc stops)");
         else app_set_status(a, false, "RTN vs GPTQ: quantizing both ways, then measuring both on eval.txt");
         return UI_REDRAW | UI_HANDLED;
-    case ACT_UP: v->scroll--; return UI_REDRAW | UI_HANDLED;
-    case ACT_DOWN: v->scroll++; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_UP: v->scroll -= page; return UI_REDRAW | UI_HANDLED;
-    case ACT_PAGE_DOWN: v->scroll += page; return UI_REDRAW | UI_HANDLED;
-    case ACT_HOME: v->scroll = 0; return UI_REDRAW | UI_HANDLED;
-    case ACT_END: v->scroll = 1 << 20; return UI_REDRAW | UI_HANDLED;
-    default: return UI_NONE;
+    default: return app_scroll(&v->scroll, act, LINES - 14 > 1 ? LINES - 14 : 1);
     }
 }
 
@@ -485,14 +468,13 @@ static Status png_frontier(App *a, const char *path, Error *err) {
     int n = s->n_frontier;
     ScatterPoint pts[SESSION_FRONTIER_MAX];
     char labels[SESSION_FRONTIER_MAX][32];
+    frontier_points(s, pts, labels);
+    int positive = 0;
     bool any_zero = false;
     for (int i = 0; i < n; i++) {
-        point_label(&s->frontier[i], i, labels[i], sizeof labels[i]);
-        pts[i] = (ScatterPoint){s->frontier[i].bits_per_weight, s->frontier[i].kl_mean, labels[i]};
-        if (s->frontier[i].kl_mean < LAYOUT_Y_ZERO) any_zero = true;
+        positive += s->frontier[i].kl_mean >= LAYOUT_Y_ZERO;
+        any_zero |= s->frontier[i].kl_mean < LAYOUT_Y_ZERO;
     }
-    int positive = 0;
-    for (int i = 0; i < n; i++) positive += s->frontier[i].kl_mean >= LAYOUT_Y_ZERO;
     char caption[256];
     snprintf(caption, sizeof caption, "model: %.60s   plan: %.40s (%.2f bits/weight)%s", s->model->name, s->plan_label,
              session_plan_bits(s), any_zero && positive >= 2 ? "   KL 0 drawn on the bottom edge" : "");

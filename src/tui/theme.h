@@ -57,13 +57,16 @@ int theme_attr(ThemeRole role);
 
 typedef struct Glyphs {
     bool utf8;
-    const char *hline, *vline, *tl, *tr, *bl, *br, *tee_l, *tee_r;
+    const char *hline, *vline, *tl, *tr, *bl, *br;
     const char *full;        /* a full block of a bar */
     const char *eighths[9];  /* 0..8 eighths of a cell, horizontally */
     const char *vbar[9];     /* 0..8 eighths of a cell, vertically */
     const char *plan_full;   /* the plan's bar (differs from FP32's in shape, not only colour) */
-    const char *shade;       /* background of a gauge */
-    const char *arrow_r, *arrow_d, *bullet, *mark, *ellipsis, *level;
+    const char *arrow_r, *arrow_d, *bullet;
+    const char *mark;        /* a decoded value's count on the Histogram chart */
+    const char *tick;        /* a grid level on the Histogram's axis row */
+    const char *gridline;    /* a grid level's dotted line up the chart */
+    const char *check;       /* the right answer of a lesson question */
 } Glyphs;
 
 /* Unicode glyphs when the locale's codeset is UTF-8, ASCII otherwise. */

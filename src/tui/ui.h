@@ -107,8 +107,7 @@ typedef struct QualityView {
     SensitivityUnit scan_unit;
     bool init;
     int scroll;
-    bool auto_eval;           /* measure automatically when the plan changes (small models) */
-    uint64_t requested_hash;
+    uint64_t requested_hash;  /* plan hash the last quality measurement was asked for */
 } QualityView;
 
 struct App {
@@ -118,7 +117,6 @@ struct App {
     ScreenId before_help;
     bool quit;
     bool mouse;
-    bool utf8;
     int rows, cols;
     Popup popup;
     LayersView layers;
@@ -130,14 +128,19 @@ struct App {
     char status[512];         /* one line at the bottom: the last note or error */
     bool status_is_error;
     unsigned seen_generation; /* session generation last drawn */
-    double speed_requested_for; /* plan hash as double is not needed: see speed_hash */
-    uint64_t speed_hash;
+    uint64_t speed_hash;      /* plan hash the last speed measurement was asked for */
     uint64_t calib_declined;  /* plan hash whose calibration the learner stopped (Esc): not restarted */
 };
 
 /* ---- app.c ---- */
 void app_set_status(App *a, bool error, const char *fmt, ...) QL_PRINTF(3, 4);
 void app_switch_screen(App *a, ScreenId id);
+/* The screen whose title is `name` (in any case), or -1. */
+int app_screen_named(const char *name);
+/* Up, Down, PgUp, PgDn (`page` rows), Home and End on a scrolling view: moves
+ * *scroll, which the screen clamps when it draws. Returns UI_REDRAW |
+ * UI_HANDLED, or UI_NONE for any other action. */
+int app_scroll(int *scroll, Action act, int page);
 /* The tensor the Layers/Histogram screens point at (-1 if none). */
 int app_selected_tensor(App *a);
 void app_select_tensor(App *a, int tensor);
@@ -151,10 +154,25 @@ void app_message(App *a, const char *title, const char *text);
 void app_format_menu(App *a, int target);
 /* Starts a calibration for GPTQ (says so on the status line). */
 void app_calibrate(App *a);
+/* Measurements the Model and Quality screens share. A small model is measured
+ * whenever the plan changes (app_measures_automatically); a big one waits for e
+ * and m, as a measurement would take minutes. */
+bool app_measures_automatically(const App *a);
+/* e: the plan's quality against FP32 (a failure shown before is forgotten). */
+void app_measure_quality(App *a);
+/* m: tokens per second, FP32 and the plan. */
+void app_measure_speed(App *a);
+/* The current plan's quality, unless it is measured, asked for already or failed. */
+void app_keep_quality_measured(App *a);
 /* Asks by how much to multiply weight (row, col) of tensor, then injects it;
  * app_inject_largest picks the tensor's largest |w|. */
 void app_inject_menu(App *a, int tensor, int64_t row, int64_t col);
 void app_inject_largest(App *a, int tensor);
+
+/* ---- scr_compare.c ---- */
+/* Asks for both columns' stories with the Compare screen's prompt and settings,
+ * at most max_tokens each; the screen then takes them as its own. */
+void compare_request(App *a, int max_tokens);
 
 /* ---- scr_lessons.c: the open lesson, shown beside every screen ---- */
 /* Loads the lessons and the progress (once); with opt.lesson, opens it. */
@@ -182,6 +200,9 @@ void draw_box(Rect r, ThemeRole role, const char *title);
 void draw_hbar(int y, int x, int w, double value, double max, ThemeRole role, bool plan);
 /* A progress bar with a label: "[#####.....] 45% label". */
 void draw_progress(int y, int x, int w, double fraction, const char *label);
+/* The first of a, b, c that fits in w columns, for a line said at several
+ * lengths: the last one given (b when c is NULL) when none fits. */
+const char *draw_fitting(int w, const char *a, const char *b, const char *c);
 /* Display width of UTF-8 text as drawn (ASCII glyphs on a non-UTF-8 locale). */
 int draw_width(const char *text);
 /* Copies text into out so it shows safely: control bytes become spaces and, on
@@ -193,5 +214,7 @@ void draw_set_utf8(bool utf8);
 /* Number formatting shared by screens. */
 char *ui_fmt_count(char *buf, size_t size, double n);
 char *ui_fmt_bytes(char *buf, size_t size, double bytes);
+/* A tensor's shape as GGUF writes it: "64" for a vector, "64x512" (cols x rows). */
+char *ui_fmt_shape(char *buf, size_t size, const ModelTensor *t);
 
 #endif
