@@ -475,7 +475,19 @@ static void print_json(const Bench *b, const char *path) {
         printf("}, \"quantize_seconds\": {\"Q8_0\": %.4g, \"Q4_0\": %.4g}, \"stats_seconds\": %.4g}", tf->quant_s[0],
                tf->quant_s[1], tf->stats_s);
     }
-    printf("]}\n");
+    printf("]");
+    const GptqFigures *g = &b->gptq;
+    if (g->done) {
+        printf(",\n \"gptq_q4_0\": {\"threads\": %d, \"calib_tokens\": %lld, \"calib_seconds\": %.4g, "
+               "\"matrices\": %d, \"scope\": ",
+               g->threads, (long long)g->calib_tokens, g->calib_s, g->n_matrices);
+        json_str(g->scope);
+        printf(", \"weights\": %lld, \"seconds\": %.4g, \"factor_seconds\": %.4g, \"slowest\": ", (long long)g->weights,
+               g->gptq_s, g->factor_s);
+        json_str(g->slowest);
+        printf(", \"slowest_seconds\": %.4g}", g->slowest_s);
+    }
+    printf("}\n");
 }
 
 /* ------------------------------------------------------------ the command */

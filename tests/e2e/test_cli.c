@@ -321,6 +321,9 @@ static void test_cli_bench_json(void **state) {
     assert_non_null(strstr(r.out, "\"tokens_per_s_median\""));
     assert_non_null(strstr(r.out, "\"runs\": ["));
     assert_non_null(strstr(r.out, "\"bytes_per_token\": {\"FP32\": 1040384"));
+    /* GPTQ on every matrix that reads an input: 7 in each of 5 blocks, and the output */
+    assert_non_null(strstr(r.out, "\"gptq_q4_0\": {"));
+    assert_non_null(strstr(r.out, "\"matrices\": 36, \"scope\": \"every matrix with an input\""));
     proc_result_free(&r);
     proc_expect_error(run("bench", "--threads-list", "1,x", NULL), 2, "--threads-list");
 }
