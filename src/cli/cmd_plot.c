@@ -53,11 +53,6 @@ static const char *const KIND_NAMES[KIND_COUNT] = {"hist", "error", "sensitivity
 
 /* ------------------------------------------------------- tensor charts */
 
-static void shape_of(const ModelTensor *t, char *buf, size_t size) {
-    if (t->n_dims == 1) snprintf(buf, size, "%lld", (long long)t->cols);
-    else snprintf(buf, size, "%lldx%lld", (long long)t->cols, (long long)t->rows);
-}
-
 static Status plot_tensor(const CliArgs *a, PlotKind kind, const Model *m, const Plan *p, const char *desc,
                           const char *out, Pool *pool, Error *err) {
     const char *name = cli_str(a, "tensor", NULL);
@@ -88,7 +83,7 @@ static Status plot_tensor(const CliArgs *a, PlotKind kind, const Model *m, const
     stats_compute(t->f32, q->dequant, t->n_elements, pool, &ws);
     char fmt[64], shape[32], caption[512], levels[160];
     format_label(f, fmt, sizeof fmt);
-    shape_of(t, shape, sizeof shape);
+    model_tensor_shape(t, shape, sizeof shape);
     snprintf(caption, sizeof caption, "model: %s   plan: %s, %.2f bits/weight   tensor: %s (%s), %.2f bits/weight",
              m->name, desc, plan_bits_per_weight(p, m), t->name, shape, q->bytes * 8.0 / (double)t->n_elements);
     switch (info->scope) {
@@ -143,9 +138,7 @@ static Status plot_sensitivity(const CliArgs *a, const Model *m, Format target, 
         st = error_set(err, ST_NOMEM, "out of memory");
     if (st == ST_OK) {
         for (int k = 0; k < n; k++) {
-            snprintf(names[k], sizeof names[k], "%s", items[k].name);
-            size_t len = strlen(names[k]);
-            if (len > 7 && strcmp(names[k] + len - 7, ".weight") == 0) names[k][len - 7] = '\0';
+            model_tensor_short_name(items[k].name, names[k], sizeof names[k]);
             bars[k] = (BarItem){names[k], items[k].kl_mean};
         }
         char fmt[64], title[160], caption[512], b1[32];

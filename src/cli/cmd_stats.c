@@ -94,7 +94,7 @@ static Status print_outliers(const Model *m, const char *only, int top, Error *e
         Status st = outliers_facts(t->f32, t->rows, t->cols, only ? top : 0, &f, err);
         if (st != ST_OK) return st;
         char shape[32];
-        snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
+        model_tensor_shape(t, shape, sizeof shape);
         printf("%-26s %-9s %10.4g %10.4g %8.1f %9.2f %8lld %8lld\n", t->name, shape, f.max_abs, f.std, f.max_over_std,
                f.kurtosis, (long long)f.beyond_3std, (long long)f.beyond_6std);
         if (only) {
@@ -261,8 +261,7 @@ Status cmd_stats(int argc, char **argv, Error *err) {
         sse += s.rmse * s.rmse * (double)s.n;
         ssw += (s.std * s.std + s.mean * s.mean) * (double)s.n;
         char shape[32], name[48], bytes[32];
-        if (t->n_dims == 1) snprintf(shape, sizeof shape, "%lld", (long long)t->cols);
-        else snprintf(shape, sizeof shape, "%lldx%lld", (long long)t->cols, (long long)t->rows);
+        model_tensor_shape(t, shape, sizeof shape);
         printf("%-26s %-9s %-14s %10s %6.2f %10.3g %6.2f", t->name, shape, format_name(f, name, sizeof name),
                fmt_count(bytes, sizeof bytes, (int64_t)ceil(q->bytes)), q->bytes * 8.0 / (double)t->n_elements,
                s.rmse, 100 * s.rel_rmse);

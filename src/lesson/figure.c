@@ -74,10 +74,7 @@ static FigureStatus not_measured(char *out, size_t size, const char *why) {
 /* A tensor's name without the ".weight" every matrix has. */
 static FigureStatus put_tensor_name(char *out, size_t size, FigureKind *kind, const ModelTensor *t) {
     char buf[96];
-    snprintf(buf, sizeof buf, "%s", t->name);
-    size_t n = strlen(buf);
-    if (n > 7 && strcmp(buf + n - 7, ".weight") == 0) buf[n - 7] = '\0';
-    return put_text(out, size, kind, buf);
+    return put_text(out, size, kind, model_tensor_short_name(t->name, buf, sizeof buf));
 }
 
 /* ------------------------------------------------------------ the model */

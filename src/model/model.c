@@ -22,6 +22,19 @@ uint64_t model_machine_memory(void) {
     return sysmem_total();
 }
 
+char *model_tensor_shape(const ModelTensor *t, char *buf, size_t size) {
+    if (t->n_dims == 1) snprintf(buf, size, "%lld", (long long)t->cols);
+    else snprintf(buf, size, "%lldx%lld", (long long)t->cols, (long long)t->rows);
+    return buf;
+}
+
+char *model_tensor_short_name(const char *name, char *buf, size_t size) {
+    snprintf(buf, size, "%s", name);
+    size_t n = strlen(buf);
+    if (n > 7 && strcmp(buf + n - 7, ".weight") == 0) buf[n - 7] = '\0';
+    return buf;
+}
+
 int model_find_tensor(const Model *m, const char *name) {
     for (int i = 0; i < m->n_tensors; i++)
         if (strcmp(m->tensors[i].name, name) == 0) return i;

@@ -118,6 +118,14 @@ void model_close(Model *m);
 /* Index of a tensor by name, or -1. */
 int model_find_tensor(const Model *m, const char *name);
 
+/* A tensor's shape as llama.cpp prints it, row length first: "64x172", or
+ * "64" for a vector. Returns buf. */
+char *model_tensor_shape(const ModelTensor *t, char *buf, size_t size);
+
+/* A tensor's name without the ".weight" every matrix carries: "blk.0.attn_q".
+ * Returns buf. */
+char *model_tensor_short_name(const char *name, char *buf, size_t size);
+
 /* Memory the machine has, in bytes (0 when unknown). */
 uint64_t model_machine_memory(void);
 

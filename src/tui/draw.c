@@ -173,8 +173,3 @@ char *ui_fmt_bytes(char *buf, size_t size, double bytes) {
     return fmt_bytes(buf, size, bytes);
 }
 
-char *ui_fmt_shape(char *buf, size_t size, const ModelTensor *t) {
-    if (t->n_dims == 1) snprintf(buf, size, "%lld", (long long)t->cols);
-    else snprintf(buf, size, "%lldx%lld", (long long)t->cols, (long long)t->rows);
-    return buf;
-}

@@ -390,7 +390,7 @@ static void draw_header(App *a, Rect r, int y, bool marker) {
     int i = a->hist.tensor;
     const ModelTensor *t = &s->model->tensors[i];
     char shape[32], fmt[64];
-    ui_fmt_shape(shape, sizeof shape, t);
+    model_tensor_shape(t, shape, sizeof shape);
     format_label(tensor_format(s, i), fmt, sizeof fmt);
     int x = r.x;
     draw_textf(y, x, 2, ROLE_TITLE, "%s ", marker ? glyphs()->arrow_r : " ");
@@ -1017,7 +1017,7 @@ static int hist_export_png(App *a, const char *path, char *msg, size_t size) {
     const ModelTensor *t = &s->model->tensors[cache.tensor];
     char fmt[64], caption[512], levels[256], shape[32];
     format_label(cache.q->fmt, fmt, sizeof fmt);
-    ui_fmt_shape(shape, sizeof shape, t);
+    model_tensor_shape(t, shape, sizeof shape);
     snprintf(caption, sizeof caption, "model: %s   plan: %s, %.2f bits/weight   tensor: %s (%s), %.2f bits/weight",
              s->model->name, s->plan_label, session_plan_bits(s), t->name, shape, st.bytes * 8.0 / (double)t->n_elements);
     levels[0] = '\0';

@@ -125,10 +125,10 @@ static void draw_tensor_row(App *a, int y, int x, int w, const Cols *c, int i, b
         const char *dot = strchr(t->name + 4, '.');
         if (dot) shown = dot + 1;
     }
-    snprintf(name, sizeof name, "%s%s", t->layer >= 0 ? "  " : "", shown);
-    size_t nl = strlen(name);
-    if (nl > 7 && strcmp(name + nl - 7, ".weight") == 0) name[nl - 7] = '\0'; /* every row says it */
-    ui_fmt_shape(shape, sizeof shape, t);
+    char bare[96];
+    snprintf(name, sizeof name, "%s%s", t->layer >= 0 ? "  " : "", /* ".weight": every row says it */
+             model_tensor_short_name(shown, bare, sizeof bare));
+    model_tensor_shape(t, shape, sizeof shape);
     if (quant) layout_format_short(f, c->format - 1, fmt, sizeof fmt);
     else snprintf(fmt, sizeof fmt, "%s", t->is_norm ? "FP32 (norm)" : "FP32");
     double nbytes = format_tensor_bytes(f, t->rows, t->cols);

@@ -168,13 +168,6 @@ static void draw_methods(App *a, Rect r, int y) {
 
 /* --------------------------------------------------------- sensitivity */
 
-/* "blk.0.attn_q.weight" -> "blk.0.attn_q": every matrix is a weight. */
-static void short_name(const char *name, char *out, size_t size) {
-    snprintf(out, size, "%s", name);
-    size_t n = strlen(out);
-    if (n > 7 && strcmp(out + n - 7, ".weight") == 0) out[n - 7] = '\0';
-}
-
 static void draw_sensitivity(App *a, int y, int x, int w, int h) {
     Session *s = a->s;
     QualityView *v = &a->qual;
@@ -210,7 +203,7 @@ static void draw_sensitivity(App *a, int y, int x, int w, int h) {
     int name_w = 6;
     for (int i = 0; i < sn->n; i++) {
         char nm[64];
-        short_name(sn->items[i].name, nm, sizeof nm);
+        model_tensor_short_name(sn->items[i].name, nm, sizeof nm);
         if ((int)strlen(nm) > name_w) name_w = (int)strlen(nm);
     }
     if (name_w > w / 2) name_w = w / 2;
@@ -221,7 +214,7 @@ static void draw_sensitivity(App *a, int y, int x, int w, int h) {
     for (int k = 0; k < rows && v->scroll + k < sn->n; k++) {
         const SensitivityItem *it = &sn->items[v->scroll + k];
         char nm[64];
-        short_name(it->name, nm, sizeof nm);
+        model_tensor_short_name(it->name, nm, sizeof nm);
         int yy = row + k;
         bool top = v->scroll + k < 3; /* the three worst, also in bold */
         draw_text(yy, x, name_w, top ? ROLE_WARN : ROLE_NORMAL, nm);
@@ -441,7 +434,7 @@ static Status png_bars(App *a, const char *path, Error *err) {
         return error_set(err, ST_NOMEM, "out of memory drawing the chart");
     }
     for (int i = 0; i < n; i++) {
-        short_name(sn->items[i].name, names[i], sizeof names[i]);
+        model_tensor_short_name(sn->items[i].name, names[i], sizeof names[i]);
         items[i] = (BarItem){names[i], sn->items[i].kl_mean};
     }
     char fmt[64], title[192], caption[256];

@@ -214,7 +214,5 @@ void draw_set_utf8(bool utf8);
 /* Number formatting shared by screens. */
 char *ui_fmt_count(char *buf, size_t size, double n);
 char *ui_fmt_bytes(char *buf, size_t size, double bytes);
-/* A tensor's shape as GGUF writes it: "64" for a vector, "64x512" (cols x rows). */
-char *ui_fmt_shape(char *buf, size_t size, const ModelTensor *t);
 
 #endif

@@ -82,6 +82,25 @@ static Model *open_model(const char *relative, const char *tok) {
     return m;
 }
 
+/* Shapes row length first, as llama.cpp prints them (stories260K: dim 64,
+ * hidden 172); names without ".weight" only where it ends the name. */
+static void test_model_tensor_shape_and_short_name(void **state) {
+    (void)state;
+    Model *m = open_model("assets/stories260K.gguf", NULL);
+    char buf[64];
+    assert_string_equal(model_tensor_shape(&m->tensors[model_find_tensor(m, "blk.0.ffn_gate.weight")], buf, sizeof buf),
+                        "64x172");
+    assert_string_equal(model_tensor_shape(&m->tensors[model_find_tensor(m, "blk.0.ffn_down.weight")], buf, sizeof buf),
+                        "172x64");
+    assert_string_equal(model_tensor_shape(&m->tensors[model_find_tensor(m, "output_norm.weight")], buf, sizeof buf),
+                        "64");
+    assert_string_equal(model_tensor_short_name("blk.0.attn_q.weight", buf, sizeof buf), "blk.0.attn_q");
+    assert_string_equal(model_tensor_short_name("blk.3", buf, sizeof buf), "blk.3");
+    assert_string_equal(model_tensor_short_name("x.weight.bias", buf, sizeof buf), "x.weight.bias");
+    assert_string_equal(model_tensor_short_name(".weight", buf, sizeof buf), ".weight");
+    model_close(m);
+}
+
 /* llama2.c run.c, greedy, 200 steps: BOS + 200 ids (tests/data/ids_fp32_t0_n200_noprompt.txt). */
 static void check_greedy_ids(const char *model, const char *tok) {
     int want[512];
@@ -332,6 +351,7 @@ static void test_model_runstate_limits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_tensor_shape_and_short_name),
         cmocka_unit_test(test_model_greedy_bundled_matches_llama2c),
         cmocka_unit_test(test_model_greedy_legacy_bin_matches_llama2c),
         cmocka_unit_test(test_model_greedy_llamacpp_f32_matches_llama2c),
