@@ -190,11 +190,17 @@ static void push(Format **stack, int *n, Format *f) {
     stack[(*n)++] = f;
 }
 
+/* Statistics of tensor i are stale: computed again (or tried again, after a
+ * failure) when next asked for. */
+static void stats_forget(Session *s, int i) {
+    s->stats[i].valid = s->stats[i].failed = false;
+}
+
 /* What depends on the plan: per-tensor statistics of changed tensors, and the
  * jobs measuring the old plan (their results would be stale on arrival). */
 static void plan_changed(Session *s, const Format *before) {
     for (int i = 0; i < s->plan.n_tensors; i++)
-        if (!before || !format_equal(before[i], s->plan.fmt[i])) s->stats[i].valid = false;
+        if (!before || !format_equal(before[i], s->plan.fmt[i])) stats_forget(s, i);
     worker_cancel(s->worker, JOB_QUALITY);
     worker_cancel(s->worker, JOB_SPEED);
     worker_cancel(s->worker, JOB_COMPARE);
@@ -338,10 +344,13 @@ static Status compute_stats(Session *s, int i, Format f, Pool *pool, TensorStats
     const ModelTensor *t = &s->model->tensors[i];
     const QTensor *q;
     memset(e, 0, sizeof *e);
-    Status st = qcache_get(s->cache, i, f, &q, err);
-    if (st != ST_OK) return st;
-    stats_compute(t->f32, q->dequant, t->n_elements, pool, &e->st);
     e->fmt = f;
+    Status st = qcache_get(s->cache, i, f, &q, err);
+    if (st != ST_OK) {
+        e->failed = true;
+        return st;
+    }
+    stats_compute(t->f32, q->dequant, t->n_elements, pool, &e->st);
     e->bytes = q->bytes;
     e->valid = true;
     return ST_OK;
@@ -376,7 +385,8 @@ static void stats_done(void *app, void *ctx, Status st, const Error *err) {
     if (st == ST_OK)
         for (int k = 0; k < j->n; k++) { /* only if the plan still wants that format */
             int i = j->tensors[k];
-            if (j->out[k].valid && format_equal(s->plan.fmt[i], j->fmts[k])) s->stats[i] = j->out[k];
+            if ((j->out[k].valid || j->out[k].failed) && format_equal(s->plan.fmt[i], j->fmts[k]))
+                s->stats[i] = j->out[k];
         }
     if (j->failure.msg[0]) fail(s, "%s", j->failure.msg);
     s->generation++;
@@ -399,6 +409,7 @@ static void queue_big_stats(Session *s) {
         const ModelTensor *t = &s->model->tensors[i];
         if (!t->f32 || s->stats[i].valid || t->n_elements <= SESSION_SYNC_STATS_MAX) continue;
         Format f = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
+        if (s->stats[i].failed && format_equal(s->stats[i].fmt, f)) continue;
         if (!format_ready(s, i, f)) continue;
         j->tensors[j->n] = i;
         j->fmts[j->n] = f;
@@ -417,7 +428,9 @@ bool session_tensor_stats(Session *s, int i, TensorStatsEntry *out) {
     if (!t->f32) return false;
     Format f = plan_is_quantizable(t) ? s->plan.fmt[i] : FORMAT_FP32;
     if (!s->stats[i].valid || !format_equal(s->stats[i].fmt, f)) {
-        s->stats[i].valid = false;
+        /* a failure is shown once, not retried (and re-queued) on every redraw */
+        if (s->stats[i].failed && format_equal(s->stats[i].fmt, f)) return false;
+        stats_forget(s, i);
         if (!format_ready(s, i, f)) return false; /* a +gptq copy waits for the calibration */
         if (t->n_elements > SESSION_SYNC_STATS_MAX) {
             queue_big_stats(s);
@@ -876,7 +889,7 @@ static bool plan_has_gptq(const Session *s) {
 /* After the copies a plan's GPTQ tensors come from changed. */
 static void gptq_copies_changed(Session *s) {
     for (int i = 0; i < s->model->n_tensors; i++)
-        if (s->plan.fmt[i].method == METHOD_GPTQ) s->stats[i].valid = false;
+        if (s->plan.fmt[i].method == METHOD_GPTQ) stats_forget(s, i);
     if (plan_has_gptq(s)) {
         s->quality.valid = false;
         memset(&s->compare, 0, sizeof s->compare);
@@ -1214,9 +1227,9 @@ const CalibSite *session_activation_site(const Session *s, int tensor, bool from
 
 /* What an edit of the weights makes stale. */
 static void weights_changed(Session *s, int tensor) {
-    if (tensor >= 0) s->stats[tensor].valid = false;
+    if (tensor >= 0) stats_forget(s, tensor);
     else
-        for (int i = 0; i < s->model->n_tensors; i++) s->stats[i].valid = false;
+        for (int i = 0; i < s->model->n_tensors; i++) stats_forget(s, i);
     reset_measurements(s);
     calib_free(&s->acts);
     s->acts_valid = false;

@@ -48,6 +48,8 @@ enum { SESSION_UNDO_MAX = 256, SESSION_FRONTIER_MAX = 64, SESSION_COMPARE_MAX = 
 
 typedef struct TensorStatsEntry {
     bool valid;
+    bool failed;       /* computing them failed for fmt (the reason was shown once):
+                          not tried again until the tensor's format changes */
     Format fmt;        /* the format these statistics describe */
     WeightStats st;
     double bytes;      /* honest bytes in that format */

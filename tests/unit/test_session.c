@@ -76,6 +76,33 @@ static Format parse(const char *name) {
     return f;
 }
 
+/* A tensor whose statistics cannot be computed (here: over the memory limit)
+ * says so once; redraws asking again do not retry it (nor re-queue a job)
+ * until its format changes. */
+static void test_session_stats_failure_shown_once(void **state) {
+    (void)state;
+    int q = 0;
+    while (q < s->model->n_tensors && strcmp(s->model->tensors[q].name, "blk.0.attn_q.weight") != 0) q++;
+    assert_true(q < s->model->n_tensors);
+    TensorStatsEntry e;
+    setenv("QUANTLAB_MEMORY_BYTES", "1k", 1);
+    assert_true(session_set_format(s, q, parse("q4_0")));
+    s->message[0] = '\0';
+    assert_false(session_tensor_stats(s, q, &e));
+    assert_non_null(strstr(s->message, "memory"));
+    s->message[0] = '\0';
+    assert_false(session_tensor_stats(s, q, &e));
+    assert_string_equal(s->message, ""); /* not tried again */
+    unsetenv("QUANTLAB_MEMORY_BYTES");
+    assert_false(session_tensor_stats(s, q, &e)); /* still the same format */
+    assert_true(session_set_format(s, q, parse("q8_0")));
+    assert_true(session_tensor_stats(s, q, &e));
+    assert_true(e.valid);
+    assert_true(session_set_format(s, q, parse("q4_0")));
+    assert_true(session_tensor_stats(s, q, &e)); /* a change of format forgets the failure */
+    assert_true(session_set_format(s, q, parse("f32")));
+}
+
 static void test_session_calibrate_then_compare_methods(void **state) {
     (void)state;
     const Model *m = s->model;
@@ -221,6 +248,7 @@ static void test_session_waiting_measurements_end_with_the_calibration(void **st
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_stats_failure_shown_once),
         cmocka_unit_test(test_session_calibrate_then_compare_methods),
         cmocka_unit_test(test_session_inject_and_restore),
         cmocka_unit_test(test_session_waiting_measurements_end_with_the_calibration),
