@@ -17,6 +17,7 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+
 #include "base/pool.h"
 #include "base/worker.h"
 
@@ -89,6 +90,18 @@ static void submit(Worker *w, int kind, int value, bool slow, int *log, int *n, 
     assert_true(worker_submit(w, kind, "test", job_run, job_done, j));
 }
 
+/* Takes in completions until `want` have come (worker_wait_idle has returned,
+ * so they are all there); fails instead of spinning forever if one is lost. */
+static int poll_until(Worker *w, int want) {
+    int done = 0;
+    for (int tries = 0; done < want && tries < 1000; tries++) {
+        done += worker_poll(w, NULL);
+        if (done < want) sleep_ms(1);
+    }
+    if (done < want) fail_msg("%d of %d completions arrived", done, want);
+    return done;
+}
+
 /* A new job of a kind cancels the queued and running ones of that kind; other
  * kinds are untouched; every completion runs (so contexts are freed). */
 static void test_worker_supersedes_same_kind(void **state) {
@@ -102,8 +115,7 @@ static void test_worker_supersedes_same_kind(void **state) {
     submit(w, 2, 20, false, log, &n, sts); /* kind 2, queued */
     submit(w, 1, 11, false, log, &n, sts); /* supersedes 10 */
     worker_wait_idle(w);
-    int done = 0;
-    while (done < 3) done += worker_poll(w, NULL);
+    assert_int_equal(poll_until(w, 3), 3);
     /* each of the three jobs completed once, in any order: 10 cancelled, 11 and 20 ran */
     assert_true(log[0] != log[1] && log[1] != log[2] && log[0] != log[2]);
     for (int i = 0; i < 3; i++) {
@@ -116,8 +128,7 @@ static void test_worker_supersedes_same_kind(void **state) {
     sleep_ms(20);
     worker_cancel_all(w);
     worker_wait_idle(w);
-    while (worker_poll(w, NULL) == 0) {
-    }
+    assert_int_equal(poll_until(w, 1), 1);
     assert_int_equal(log[3], 30);
     assert_int_equal(sts[3], ST_CANCELLED);
     worker_delete(w, NULL);
