@@ -11,6 +11,7 @@
 
 #include "lesson/figure.h"
 #include "model/plan.h"
+#include "quant/outliers.h"
 
 typedef bool (*CheckHolds)(Session *s, const LessonCheck *c);
 typedef void (*CheckPerform)(Session *s, const LessonCheck *c, LessonAct *act);
@@ -361,9 +362,7 @@ static void do_outlier_injected(Session *s, const LessonCheck *c, LessonAct *act
     int t = target_tensor(s, c, 0);
     if (t < 0 || holds_outlier_injected(s, c)) return;
     const ModelTensor *m = &s->model->tensors[t];
-    int64_t best = 0;
-    for (int64_t k = 1; m->f32 && k < m->n_elements; k++)
-        if (fabsf(m->f32[k]) > fabsf(m->f32[best])) best = k;
+    int64_t best = m->f32 ? outliers_largest_index(m->f32, m->n_elements) : 0;
     Error err;
     if (session_inject_outlier(s, t, best / m->cols, best % m->cols, 10.0, &err) == ST_OK)
         note(act, "the largest weight of %s is now 10 times bigger", c->args[0]);

@@ -59,3 +59,10 @@ Status outliers_facts(const float *w, int64_t rows, int64_t cols, int k, Outlier
     qsort(out->top, (size_t)out->n_top, sizeof out->top[0], by_magnitude);
     return st;
 }
+
+int64_t outliers_largest_index(const float *w, int64_t n) {
+    int64_t best = 0;
+    for (int64_t k = 1; k < n; k++)
+        if (fabsf(w[k]) > fabsf(w[best])) best = k;
+    return best;
+}

@@ -39,4 +39,8 @@ typedef struct OutlierFacts {
  * capped at OUTLIERS_TOP_MAX). ST_USAGE for an empty shape, ST_NOMEM. */
 Status outliers_facts(const float *w, int64_t rows, int64_t cols, int k, OutlierFacts *out, Error *err);
 
+/* Index of the largest |w[i]| (the first of equals); 0 when n <= 1. The weight
+ * "inject an outlier" multiplies, in a tensor or in one block. */
+int64_t outliers_largest_index(const float *w, int64_t n);
+
 #endif

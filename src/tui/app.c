@@ -19,6 +19,7 @@
 
 #include "base/datadir.h"
 #include "base/file.h"
+#include "quant/outliers.h"
 #include "quant/types.h"
 #include "tui/ui.h"
 
@@ -662,9 +663,7 @@ void app_inject_largest(App *a, int tensor) {
         app_set_status(a, false, "%s is not a matrix a plan changes: pick another tensor", t->name);
         return;
     }
-    int64_t best = 0;
-    for (int64_t k = 1; k < t->n_elements; k++)
-        if (fabsf(t->f32[k]) > fabsf(t->f32[best])) best = k;
+    int64_t best = outliers_largest_index(t->f32, t->n_elements);
     app_inject_menu(a, tensor, best / t->cols, best % t->cols);
 }
 

@@ -895,10 +895,7 @@ static void inject(App *a) {
         return;
     }
     const BlockInfo *b = &cache.info;
-    int best = 0;
-    for (int k = 1; k < b->n; k++)
-        if (fabsf(b->values[k]) > fabsf(b->values[best])) best = k;
-    app_inject_menu(a, i, b->row, b->col + best);
+    app_inject_menu(a, i, b->row, b->col + outliers_largest_index(b->values, b->n));
 }
 
 static void move_block(App *a, int64_t delta, bool absolute) {

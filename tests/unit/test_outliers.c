@@ -173,8 +173,19 @@ static void test_outliers_inject_stops_borrowing_file_bytes(void **state) {
     model_close(m8);
 }
 
+/* The weight "inject an outlier" picks: the largest magnitude, sign ignored,
+ * the first of equals. */
+static void test_outliers_largest_index(void **state) {
+    (void)state;
+    const float w[] = {0.5f, -3.0f, 2.0f, 3.0f, -1.0f};
+    assert_int_equal(outliers_largest_index(w, 5), 1);
+    assert_int_equal(outliers_largest_index(w + 2, 3), 1);
+    assert_int_equal(outliers_largest_index(w, 1), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_outliers_largest_index),
         cmocka_unit_test(test_outliers_facts_by_hand),
         cmocka_unit_test(test_outliers_inject_collapses_per_tensor_scale),
         cmocka_unit_test(test_outliers_inject_stops_borrowing_file_bytes),
