@@ -327,47 +327,29 @@ const JsonValue *json_get(const JsonValue *v, const char *key) {
 
 /* ---------------------------------------------------------------- writing */
 
-static void out_bytes(JsonOut *o, const char *s, size_t n) {
-    if (o->failed) return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (o->len + n + 1 > cap) cap *= 2;
-        char *b = realloc(o->buf, cap);
-        if (!b) {
-            o->failed = true;
-            return;
-        }
-        o->buf = b;
-        o->cap = cap;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
-}
 
 void json_out_raw(JsonOut *o, const char *text) {
-    out_bytes(o, text, strlen(text));
+    strbuf_puts(o, text);
 }
 
 void json_out_string(JsonOut *o, const char *s) {
-    out_bytes(o, "\"", 1);
+    strbuf_append(o, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
-            out_bytes(o, esc, 2);
+            strbuf_append(o, esc, 2);
         } else if (*p < 0x20) {
             snprintf(esc, sizeof esc, "\\u%04x", *p);
-            out_bytes(o, esc, 6);
+            strbuf_append(o, esc, 6);
         } else {
-            out_bytes(o, (const char *)p, 1);
+            strbuf_append(o, (const char *)p, 1);
         }
     }
-    out_bytes(o, "\"", 1);
+    strbuf_append(o, "\"", 1);
 }
 
 void json_out_free(JsonOut *o) {
-    free(o->buf);
-    memset(o, 0, sizeof *o);
+    strbuf_free(o);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "base/strbuf.h"
 
 typedef enum JsonType { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } JsonType;
 
@@ -36,12 +37,8 @@ void json_free(JsonValue *v);
 /* The member `key` of an object, or NULL (also when v is not an object). */
 const JsonValue *json_get(const JsonValue *v, const char *key);
 
-/* A growing text buffer for writing JSON. */
-typedef struct JsonOut {
-    char *buf;
-    size_t len, cap;
-    bool failed;      /* an allocation failed; buf is then unusable */
-} JsonOut;
+/* Writing JSON into a growing text buffer (check .failed once at the end). */
+typedef StrBuf JsonOut;
 
 void json_out_raw(JsonOut *o, const char *text);
 /* Writes s as a JSON string, quoted and escaped. */

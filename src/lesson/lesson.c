@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/file.h"
+#include "base/strbuf.h"
 #include "base/utf8.h"
 #include "lesson/check.h"
 #include "lesson/figure.h"
@@ -71,8 +72,7 @@ typedef struct Parser {
     LessonStep *step;     /* the step being read, or NULL in the header */
     int line;
     /* the step's text, built line by line */
-    char *text;
-    size_t text_len, text_cap;
+    StrBuf text;
     bool in_paragraph;
     bool pending_blank;
     bool in_fence;
@@ -112,28 +112,15 @@ static char *dup_str(Parser *p, const char *s) {
 }
 
 static void text_append(Parser *p, const char *s, size_t n) {
-    if (p->st != ST_OK) return;
-    if (p->text_len + n + 1 > p->text_cap) {
-        size_t cap = p->text_cap ? p->text_cap * 2 : 256;
-        while (p->text_len + n + 1 > cap) cap *= 2;
-        char *t = realloc(p->text, cap);
-        if (!t) {
-            p->st = error_set(p->err, ST_NOMEM, "%s: out of memory", p->path);
-            return;
-        }
-        p->text = t;
-        p->text_cap = cap;
-    }
-    memcpy(p->text + p->text_len, s, n);
-    p->text_len += n;
-    p->text[p->text_len] = '\0';
+    if (p->st == ST_OK && !strbuf_append(&p->text, s, n))
+        p->st = error_set(p->err, ST_NOMEM, "%s: out of memory", p->path);
 }
 
 /* Text is stored one display line per '\n': a paragraph (to be filled to the
  * width), a verbatim line (starting with '\t'), or an empty line. */
 static void text_line(Parser *p, const char *s, size_t n, bool verbatim) {
     if (n == 0 && !verbatim) { /* a blank line ends a paragraph */
-        if (p->text_len > 0) p->pending_blank = true;
+        if (p->text.len > 0) p->pending_blank = true;
         p->in_paragraph = false;
         return;
     }
@@ -142,14 +129,14 @@ static void text_line(Parser *p, const char *s, size_t n, bool verbatim) {
         p->pending_blank = false;
     }
     if (verbatim) {
-        if (p->text_len > 0) text_append(p, "\n", 1);
+        if (p->text.len > 0) text_append(p, "\n", 1);
         text_append(p, "\t", 1);
         text_append(p, s, n);
         p->in_paragraph = false;
         return;
     }
     if (p->in_paragraph) text_append(p, " ", 1);
-    else if (p->text_len > 0) text_append(p, "\n", 1);
+    else if (p->text.len > 0) text_append(p, "\n", 1);
     text_append(p, s, n);
     p->in_paragraph = true;
 }
@@ -314,9 +301,8 @@ static Status step_finish(Parser *p) {
     LessonStep *st = p->step;
     if (!st || p->st != ST_OK) return p->st;
     if (p->in_fence) return fail_at(p, p->fence_line, "a ``` block that is never closed");
-    st->text = p->text ? p->text : dup_str(p, "");
-    p->text = NULL;
-    p->text_len = p->text_cap = 0;
+    st->text = p->text.s ? p->text.s : dup_str(p, "");
+    p->text = (StrBuf){0};
     p->in_paragraph = p->pending_blank = false;
     if (p->st != ST_OK) return p->st;
     const char *kind = KIND_NAMES[st->kind];
@@ -608,7 +594,7 @@ Status lesson_parse(Lesson **out, const char *buf, size_t len, const char *path,
         else if (l->n_steps == 0) fail_at(&p, p.line, "no steps (start one with '## read: Title')");
     }
     if (!l->about && p.st == ST_OK) l->about = dup_str(&p, "");
-    free(p.text);
+    strbuf_free(&p.text);
     if (p.st != ST_OK) {
         lesson_delete(l);
         return p.st;

@@ -133,7 +133,7 @@ char *lesson_progress_format(const LessonProgress *p) {
         json_out_free(&o);
         return NULL;
     }
-    return o.buf;
+    return o.s;
 }
 
 /* ------------------------------------------------------------- the file */

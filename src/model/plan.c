@@ -1,11 +1,11 @@
 /* plan.c — per-tensor formats, their llama-quantize-style text form, presets. */
 #include "model/plan.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/utf8.h"
 #include "quant/types.h"
 
@@ -338,37 +338,6 @@ static const char *role_pattern(TensorRole role) {
     }
 }
 
-typedef struct TextBuf {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} TextBuf;
-
-static void tb_printf(TextBuf *b, const char *fmt, ...) QL_PRINTF(2, 3);
-static void tb_printf(TextBuf *b, const char *fmt, ...) {
-    if (b->failed) return;
-    va_list ap;
-    va_start(ap, fmt);
-    char line[1024];
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0) n = 0;
-    if ((size_t)n >= sizeof line) n = sizeof line - 1;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, line, (size_t)n + 1);
-    b->len += (size_t)n;
-}
-
 /* Appends "\" before regex metacharacters of a tensor name. */
 static void escape_name(const char *name, char *out, size_t size) {
     size_t o = 0;
@@ -394,10 +363,10 @@ Status plan_to_text(const Plan *p, const Model *m, char **text, Error *err) {
             dflt = p->fmt[i];
         }
     }
-    TextBuf b = {0};
+    StrBuf b = {0};
     char fname[64];
-    tb_printf(&b, "# quantlab plan for %s: PATTERN=FORMAT, the last matching rule wins\n", m->name);
-    tb_printf(&b, "default=%s\n", format_name(dflt, fname, sizeof fname));
+    strbuf_printf(&b, "# quantlab plan for %s: PATTERN=FORMAT, the last matching rule wins\n", m->name);
+    strbuf_printf(&b, "default=%s\n", format_name(dflt, fname, sizeof fname));
     Format *now = malloc(((size_t)m->n_tensors + 1) * sizeof *now); /* what the text says so far */
     if (!now) return error_set(err, ST_NOMEM, "out of memory");
     for (int i = 0; i < m->n_tensors; i++) now[i] = dflt;
@@ -412,7 +381,7 @@ Status plan_to_text(const Plan *p, const Model *m, char **text, Error *err) {
             else if (!format_equal(p->fmt[i], p->fmt[first])) uniform = false;
         }
         if (first < 0 || !uniform || format_equal(p->fmt[first], dflt)) continue;
-        tb_printf(&b, "%s=%s\n", pat, format_name(p->fmt[first], fname, sizeof fname));
+        strbuf_printf(&b, "%s=%s\n", pat, format_name(p->fmt[first], fname, sizeof fname));
         for (int i = 0; i < m->n_tensors; i++)
             if (m->tensors[i].role == (TensorRole)role) now[i] = p->fmt[first];
     }
@@ -420,11 +389,11 @@ Status plan_to_text(const Plan *p, const Model *m, char **text, Error *err) {
         if (!plan_is_quantizable(&m->tensors[i]) || format_equal(now[i], p->fmt[i])) continue;
         char esc[256];
         escape_name(m->tensors[i].name, esc, sizeof esc);
-        tb_printf(&b, "^%s$=%s\n", esc, format_name(p->fmt[i], fname, sizeof fname));
+        strbuf_printf(&b, "^%s$=%s\n", esc, format_name(p->fmt[i], fname, sizeof fname));
     }
     free(now);
     if (b.failed) {
-        free(b.s);
+        strbuf_free(&b);
         return error_set(err, ST_NOMEM, "out of memory");
     }
     *text = b.s;

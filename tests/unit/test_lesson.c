@@ -1045,7 +1045,7 @@ static void test_lesson_json(void **state) {
     }
     JsonOut o = {0};
     json_out_string(&o, "a\"b\\c\n\x01");
-    assert_string_equal(o.buf, "\"a\\\"b\\\\c\\u000a\\u0001\"");
+    assert_string_equal(o.s, "\"a\\\"b\\\\c\\u000a\\u0001\"");
     json_out_free(&o);
 }
 
