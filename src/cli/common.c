@@ -90,10 +90,14 @@ Status cli_plan(const CliArgs *a, const Model *m, Plan *p, bool *given, char *de
     }
     if (preset) {
         int id = plan_preset_from_name(preset);
-        if (id < 0)
-            return error_set(err, ST_USAGE,
-                             "%s: unknown preset '%s' (fp32 fp16 int8 int4 int4-keep-edges q4_k_m-like as-stored)",
-                             a->cmd, preset);
+        if (id < 0) {
+            char names[256] = "";
+            for (int k = 0; k < PRESET_COUNT; k++) {
+                size_t used = strlen(names);
+                snprintf(names + used, sizeof names - used, "%s%s", k ? " " : "", plan_preset_name((PlanPreset)k));
+            }
+            return error_set(err, ST_USAGE, "%s: unknown preset '%s' (%s)", a->cmd, preset, names);
+        }
         snprintf(desc, size, "preset %s", preset);
         return plan_preset(p, m, (PlanPreset)id, err);
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/proc.h"
+#include "model/plan.h"
 
 static char tmpdir[64];
 
@@ -95,6 +96,18 @@ static void test_cli_usage_errors_exit_2(void **state) {
     proc_expect_error(run("generate", "--threads", "0", NULL), 2, "--threads");
     proc_expect_error(run("convert", proc_data_path("tests/data/stories260K.bin"), NULL), 2, "-o");
     proc_expect_error(run("frobnicate", NULL), 2, "unknown command 'frobnicate'");
+    /* every preset the plans have is named by --help and by the error (the
+     * help text is written by hand, so it could fall behind) */
+    ProcResult help = run("generate", "--help", NULL);
+    ProcResult bad = run("generate", "--preset", "nope", NULL);
+    assert_int_equal(help.status, 0);
+    assert_int_equal(bad.status, 2);
+    for (int k = 0; k < PRESET_COUNT; k++) {
+        const char *name = plan_preset_name((PlanPreset)k);
+        if (!strstr(help.out, name) || !strstr(bad.err, name)) fail_msg("preset %s missing from --help or the error", name);
+    }
+    proc_result_free(&help);
+    proc_result_free(&bad);
 }
 
 static void test_cli_bad_files_exit_1_with_one_line(void **state) {
